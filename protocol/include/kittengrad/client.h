@@ -1,0 +1,96 @@
+// kittengrad/client.h — the client side of operations: route, then ask a replica.
+//
+// A Client is a sans-I/O state machine like Peer. For a write or lookup it first asks its
+// gateway peer for route(key) (the replica set), then sends the op to a replica; it follows
+// `wrong_peer` redirects, moves to the next replica on timeout, and gives up after a
+// bounded number of attempts. Completed ops are collected with take_completed().
+//
+//   Client c(config, my_address, env);
+//   auto id = c.write("default", {entry}, gateway);
+//   ... deliver datagrams and wakeups ...
+//   for (auto& done : c.take_completed()) { ... }
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kittengrad/env.h"
+#include "kittengrad/messages.h"
+
+namespace kittengrad {
+
+struct ClientConfig {
+  Time request_timeout = 1000 * kMicrosPerMs;
+  int attempts_max = 6;  // sends of the op itself (redirects and timeouts count)
+  int route_attempts_max = 3;
+  bool route_first = true;  // false: send straight to the gateway (tests of wrong_peer)
+};
+
+enum class OpKind : std::uint8_t { kWrite, kLookup, kRoute };
+
+struct OpResult {
+  std::uint64_t op = 0;
+  OpKind kind = OpKind::kWrite;
+  std::string ns;
+  ErrorCode error = ErrorCode::kOk;
+  std::string detail;
+  std::vector<Entry> entries;     // lookup: the set
+  std::vector<NodeRef> replicas;  // route: the replica set; wrong_peer: the redirect
+  std::uint32_t hops = 0;         // hops of the route lookup
+  std::uint32_t attempts = 0;
+  Time issued = 0;
+  Time done = 0;
+  // True when the outcome is unknown (timed out after the op may have been applied).
+  bool indeterminate = false;
+  std::uint32_t index_hint = 0;   // bad_signature: index of the first bad entry
+};
+
+class Client {
+ public:
+  Client(ClientConfig config, Address self, Clock* clock, Network* network);
+
+  std::uint64_t write(const std::string& ns, std::vector<Entry> entries, Address gateway);
+  std::uint64_t lookup(const std::string& ns, const Cid& canonical, Address gateway);
+  std::uint64_t route(const std::string& ns, const RingId& key, Address gateway);
+
+  void on_datagram(Address from, const Message& m);
+  void on_wakeup();
+  [[nodiscard]] std::optional<Time> next_wakeup() const;
+  [[nodiscard]] std::vector<OpResult> take_completed();
+  [[nodiscard]] std::size_t in_flight() const { return ops_.size(); }
+  [[nodiscard]] Address address() const { return self_; }
+
+ private:
+  struct Op {
+    OpResult result;
+    std::vector<Entry> entries;  // write
+    Cid canonical;               // lookup
+    RingId key;
+    Address gateway = 0;
+    std::vector<NodeRef> targets;  // replicas to try, in order
+    std::size_t target_index = 0;
+    bool routing = false;          // waiting for the route reply
+    std::uint64_t req = 0;         // id of the datagram in flight
+    Time deadline = 0;
+    bool maybe_applied = false;    // an op request went out unanswered
+    int route_attempts = 0;
+  };
+  void start(Op& op);
+  void send_op(Op& op);
+  void finish(std::uint64_t id, ErrorCode code, std::string detail);
+  void arm(Op& op);
+
+  ClientConfig config_;
+  Address self_;
+  Clock* clock_;
+  Network* network_;
+  std::uint64_t next_id_ = 1;
+  std::map<std::uint64_t, Op> ops_;
+  std::map<std::uint64_t, std::uint64_t> req_to_op_;
+  std::vector<OpResult> completed_;
+};
+
+}  // namespace kittengrad

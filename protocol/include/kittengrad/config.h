@@ -1,0 +1,45 @@
+// kittengrad/config.h — the protocol's parameters (the [overlay] table of a scenario).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kittengrad/env.h"
+
+namespace kittengrad {
+
+// Bugs planted on purpose, to show that the checkers can fail. All off in real use.
+struct PlantedBugs {
+  bool replica_skips_writes = false;   // acknowledges Replicate without storing it
+  bool handoff_drops_range = false;    // graceful leave omits its primary range
+  bool journal_bad_link = false;       // every cut block names a wrong prev hash
+};
+
+struct PeerConfig {
+  int replication = 3;   // r
+  int write_quorum = 2;  // W
+  int read_quorum = 1;   // R
+  int successors = 8;    // successor-list length, >= r
+
+  Time stabilize_interval = 5 * kMicrosPerSecond;
+  Time fix_fingers_interval = 10 * kMicrosPerSecond;
+  Time check_predecessor_interval = 5 * kMicrosPerSecond;
+  Time anti_entropy_interval = 30 * kMicrosPerSecond;  // 0 disables anti-entropy
+  Time journal_block_interval = 5 * kMicrosPerSecond;
+  Time request_timeout = 1000 * kMicrosPerMs;
+  Time subscription_lease = 60 * kMicrosPerSecond;
+
+  int request_retries = 2;          // resends of an unanswered peer request
+  int lookup_hops_max = 48;         // a lookup longer than this fails
+  std::size_t journal_block_entries_max = 1024;
+  std::size_t message_entries_max = 256;   // entries per datagram in pages and pushes
+  std::size_t riblt_first_batch = 128;     // coded symbols in the first reply
+  std::size_t riblt_symbols_max = 1 << 15; // beyond this, page the range instead
+  std::size_t gc_keys_per_round = 256;     // out-of-range keys handed on per AE round
+  std::size_t subscribers_max = 64;
+  std::size_t pending_ops_max = 4096;      // client requests in flight per peer
+
+  PlantedBugs bugs;
+};
+
+}  // namespace kittengrad

@@ -1,0 +1,214 @@
+// kittengrad/messages.h — every datagram peers and clients exchange, as plain values.
+//
+// A Message is an envelope {namespace, body}; the body is one struct of a closed set. The
+// sender's address comes from the network, not from the message. Requests carry a
+// `req` id chosen by the sender and echoed by the reply. wire_size() is the number of
+// bytes the message takes encoded (varints for counts and ids, fixed-size ids, keys,
+// hashes and signatures): the simulator charges bandwidth by it and the live codec emits
+// exactly that many bytes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "kittengrad/entry.h"
+#include "kittengrad/ids.h"
+#include "kittengrad/journal.h"
+#include "kittengrad/result.h"
+#include "kittengrad/riblt.h"
+#include "kittengrad/store.h"
+
+namespace kittengrad {
+
+using Address = std::uint64_t;  // sim: peer index; live: IPv4 << 16 | port
+
+struct NodeRef {
+  RingId id;
+  Address addr = 0;
+  bool operator==(const NodeRef&) const = default;
+};
+
+struct KeyRange {  // (from, to] clockwise
+  RingId from;
+  RingId to;
+  bool operator==(const KeyRange&) const = default;
+};
+
+// ---- Chord maintenance and routing ----
+struct FindSuccessor {  // "who follows key?" (one step of an iterative lookup)
+  std::uint64_t req = 0;
+  RingId key;
+};
+struct FindSuccessorReply {
+  std::uint64_t req = 0;
+  bool found = false;          // nodes = the successors of key, closest first
+  std::vector<NodeRef> nodes;  // !found: next hops to try, closest preceding first
+};
+struct GetNeighbours {  // stabilize: ask the successor for its predecessor and lists
+  std::uint64_t req = 0;
+};
+struct GetNeighboursReply {
+  std::uint64_t req = 0;
+  std::optional<NodeRef> predecessor;
+  std::vector<NodeRef> successors;
+  std::vector<NodeRef> predecessors;  // a joining peer's predecessors, before it arrived
+  std::uint64_t journal_height = 0;
+};
+struct Notify {  // "I think I am your predecessor"; carries my predecessor list
+  PublicKey public_key{};  // the receiver checks SHA-256(public_key) == sender's id
+  std::vector<NodeRef> predecessors;
+};
+struct Ping {  // check_predecessor
+  std::uint64_t req = 0;
+};
+struct Pong {
+  std::uint64_t req = 0;
+  std::vector<NodeRef> predecessors;
+};
+struct LeaveNotice {  // a graceful leave tells both neighbours who replaces it
+  NodeRef leaving;
+  std::vector<NodeRef> successors;    // for the predecessor
+  std::vector<NodeRef> predecessors;  // for the successor
+};
+
+// ---- Client operations ----
+struct WriteRequest {  // insert / update, single or batched: one acknowledgement
+  std::uint64_t req = 0;
+  std::vector<Entry> entries;
+};
+struct ReadRequest {  // lookup(canonical)
+  std::uint64_t req = 0;
+  Cid canonical;
+};
+struct RouteRequest {  // route(key): the replica set of key
+  std::uint64_t req = 0;
+  RingId key;
+};
+struct ClientReply {  // the answer to any of the three
+  std::uint64_t req = 0;
+  ErrorCode error = ErrorCode::kOk;
+  std::string detail;
+  std::vector<NodeRef> redirect;  // wrong_peer: best-known replicas; route: the replicas
+  std::vector<Entry> entries;     // lookup: the whole set, ordered
+  std::uint32_t hops = 0;         // route: lookup hops taken
+  std::uint32_t index = 0;        // bad_signature: index of the first bad entry
+};
+
+// ---- Replication ----
+struct Replicate {  // coordinator -> replica, and hand-off / repair pushes
+  std::uint64_t req = 0;
+  std::vector<Entry> entries;
+};
+struct ReplicateAck {  // sent once the entries are durable
+  std::uint64_t req = 0;
+  ErrorCode error = ErrorCode::kOk;
+};
+struct ReadReplica {  // coordinator -> other replicas for read quorum R > 1
+  std::uint64_t req = 0;
+  RingId key;
+};
+struct ReadReplicaReply {
+  std::uint64_t req = 0;
+  std::vector<Entry> entries;
+};
+
+// ---- Anti-entropy over a shared range ----
+struct AeDigest {
+  std::uint64_t session = 0;
+  KeyRange range;
+  RangeDigest digest;
+  std::uint64_t journal_height = 0;
+};
+struct AeInSync {
+  std::uint64_t session = 0;
+  std::uint64_t journal_height = 0;
+};
+struct AeSymbols {  // coded symbols [from, from + symbols.size())
+  std::uint64_t session = 0;
+  KeyRange range;
+  std::uint64_t from = 0;
+  std::vector<CodedSymbol> symbols;
+  std::int64_t count = 0;  // responder's entry count in the range
+};
+struct AeMore {
+  std::uint64_t session = 0;
+  KeyRange range;
+  std::uint64_t from = 0;
+  std::uint64_t to = 0;
+};
+struct AeExchange {  // entries the responder lacks, and ids the initiator wants
+  std::uint64_t session = 0;
+  KeyRange range;
+  std::vector<Entry> entries;
+  std::vector<std::uint64_t> want;
+};
+struct AeEntries {
+  std::uint64_t session = 0;
+  std::vector<Entry> entries;
+};
+struct RangePull {  // page through a range: joins, and reconciliation of large gaps
+  std::uint64_t req = 0;
+  KeyRange range;
+  std::optional<RingId> after;  // resume after this key
+};
+struct RangeEntries {
+  std::uint64_t req = 0;
+  std::vector<Entry> entries;
+  std::optional<RingId> next;  // set when more pages follow
+};
+
+// ---- Journal catch-up and subscription ----
+struct CatchUp {
+  std::uint64_t req = 0;
+  std::uint64_t since_height = 0;  // blocks with height > since_height
+  std::vector<KeyRange> ranges;
+};
+struct CatchUpReply {
+  std::uint64_t req = 0;
+  std::vector<FilteredBlock> blocks;
+  std::uint64_t head_height = 0;
+  bool more = false;
+};
+struct Subscribe {  // renewing an active subscription extends its lease
+  std::uint64_t sub = 0;
+  std::uint64_t from_height = 0;
+};
+struct Unsubscribe {
+  std::uint64_t sub = 0;
+};
+struct JournalBlocks {
+  std::uint64_t sub = 0;
+  std::vector<JournalBlock> blocks;
+};
+struct JournalLive {  // entries appended since the last block, as they come
+  std::uint64_t sub = 0;
+  std::vector<Entry> entries;
+};
+struct Refused {  // generic refusal of a peer-to-peer request (unknown namespace, ...)
+  std::uint64_t req = 0;
+  ErrorCode error = ErrorCode::kOk;
+};
+
+using Body = std::variant<FindSuccessor, FindSuccessorReply, GetNeighbours, GetNeighboursReply,
+                          Notify, Ping, Pong, LeaveNotice, WriteRequest, ReadRequest,
+                          RouteRequest, ClientReply, Replicate, ReplicateAck, ReadReplica,
+                          ReadReplicaReply, AeDigest, AeInSync, AeSymbols, AeMore, AeExchange,
+                          AeEntries, RangePull, RangeEntries, CatchUp, CatchUpReply, Subscribe,
+                          Unsubscribe, JournalBlocks, JournalLive, Refused>;
+
+struct Message {
+  std::string ns;
+  Body body;
+};
+
+// Short stable name of the body type ("find_successor", "replicate", ...): metrics keys.
+[[nodiscard]] const char* message_kind(const Body& b);
+[[nodiscard]] std::size_t message_kind_index(const Body& b);
+inline constexpr std::size_t kMessageKinds = std::variant_size_v<Body>;
+[[nodiscard]] const char* message_kind_name(std::size_t index);
+[[nodiscard]] std::size_t wire_size(const Message& m);
+
+}  // namespace kittengrad

@@ -1,0 +1,117 @@
+// kittengrad/peer.h — one peer: Chord routing, successor replication, the CRDT store and
+// the journal, for each namespace it serves. A sans-I/O state machine.
+//
+// Inputs: on_datagram(), on_persisted(), on_wakeup() (at or after next_wakeup()), and the
+// lifecycle calls. Outputs: Network::send() and Storage::persist() through the Env.
+//
+//   Peer p(config, keys, my_address, env, seed);
+//   p.serve("default");
+//   p.join("default", bootstrap_address);      // or create_ring / start_instant
+//   ... driver loop: deliver datagrams, storage completions, wakeups ...
+//
+// Invariants (checked by the test network after every event): the successor list is in
+// clockwise order from self; every stored entry verified; the journal chain links.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kittengrad/config.h"
+#include "kittengrad/crypto.h"
+#include "kittengrad/env.h"
+#include "kittengrad/journal.h"
+#include "kittengrad/messages.h"
+#include "kittengrad/store.h"
+
+namespace kittengrad {
+
+// Counters a driver reads for metrics. All monotonic.
+struct PeerCounters {
+  std::uint64_t bad_signatures = 0;     // entries refused for a bad signature
+  std::uint64_t bad_blocks = 0;         // journal blocks refused
+  std::uint64_t wrong_peer = 0;         // client ops refused with a redirect
+  std::uint64_t unknown_namespace = 0;  // messages for a namespace not served
+  std::uint64_t malformed = 0;          // requests out of limits
+  std::uint64_t entries_applied = 0;    // new entries stored (any path)
+  std::uint64_t ae_rounds = 0;          // anti-entropy digests sent
+  std::uint64_t ae_in_sync = 0;         // ... answered "in sync"
+  std::uint64_t ae_reconciled = 0;      // ... reconciled by coded symbols
+  std::uint64_t ae_paged = 0;           // ... reconciled by paging the range
+  std::uint64_t lookups_failed = 0;
+  std::uint64_t timeouts = 0;
+};
+
+// The routing state of one namespace, for checkers and the oracle.
+struct RingState {
+  NodeRef self;
+  std::optional<NodeRef> predecessor;
+  std::vector<NodeRef> successors;
+  std::vector<NodeRef> predecessors;
+  std::vector<NodeRef> fingers;  // distinct finger targets, in finger order
+  bool joined = false;
+};
+
+class Overlay;  // per-namespace state (peer.cc)
+
+class Peer {
+ public:
+  Peer(PeerConfig config, KeyPair keys, Address self, Env env, std::uint64_t seed);
+  ~Peer();
+  Peer(const Peer&) = delete;
+  Peer& operator=(const Peer&) = delete;
+
+  // Serve a namespace (before any lifecycle call for it).
+  void serve(const std::string& ns);
+  // Rebuild store and journal from durable records (after a crash, before joining).
+  // Records of namespaces not served are ignored; a broken chain is an error.
+  [[nodiscard]] Result<bool> restore(const std::vector<StorageRecord>& records);
+
+  // The first peer of a ring.
+  void create_ring(const std::string& ns);
+  // Join through any live peer of the ring.
+  void join(const std::string& ns, Address bootstrap);
+  // Start inside an already stabilized ring: `members` sorted by id, self among them.
+  void start_instant(const std::string& ns, const std::vector<NodeRef>& members);
+  // Graceful leave of every namespace: hand off, tell neighbours, then stop.
+  void leave();
+  [[nodiscard]] bool has_left() const { return left_; }
+
+  void on_datagram(Address from, const Message& m);
+  void on_persisted(std::uint64_t token);
+  void on_wakeup();
+  [[nodiscard]] std::optional<Time> next_wakeup() const;
+
+  // Introspection for drivers, checkers and the oracle.
+  [[nodiscard]] const NodeRef& self() const { return self_; }
+  [[nodiscard]] const KeyPair& keys() const { return keys_; }
+  [[nodiscard]] const PeerConfig& config() const { return config_; }
+  [[nodiscard]] bool serves(const std::string& ns) const;
+  [[nodiscard]] const Store* store(const std::string& ns) const;
+  [[nodiscard]] const Journal* journal(const std::string& ns) const;
+  [[nodiscard]] RingState ring(const std::string& ns) const;
+  // True iff, by this peer's view, it is one of the r replicas of key.
+  [[nodiscard]] bool is_replica(const std::string& ns, const RingId& key) const;
+  [[nodiscard]] const PeerCounters& counters() const { return counters_; }
+
+ private:
+  friend class Overlay;
+  Overlay* overlay(const std::string& ns);
+  void refuse(Address to, const std::string& ns, std::uint64_t req, ErrorCode code);
+
+  PeerConfig config_;
+  KeyPair keys_;
+  NodeRef self_;
+  Env env_;
+  std::uint64_t seed_;
+  std::map<std::string, std::unique_ptr<Overlay>> overlays_;
+  std::uint64_t next_token_ = 1;                  // storage completion tokens
+  std::map<std::uint64_t, Overlay*> token_owner_;  // token -> overlay that persisted
+  PeerCounters counters_;
+  bool left_ = false;
+};
+
+}  // namespace kittengrad

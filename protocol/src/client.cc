@@ -1,0 +1,185 @@
+// client.cc — route, then ask a replica; follow redirects; retry elsewhere on timeouts.
+#include "kittengrad/client.h"
+
+#include <algorithm>
+
+namespace kittengrad {
+
+Client::Client(ClientConfig config, Address self, Clock* clock, Network* network)
+    : config_(config), self_(self), clock_(clock), network_(network) {}
+
+std::uint64_t Client::write(const std::string& ns, std::vector<Entry> entries, Address gateway) {
+  const std::uint64_t id = next_id_++;
+  Op& op = ops_[id];
+  op.result.op = id;
+  op.result.kind = OpKind::kWrite;
+  op.result.ns = ns;
+  op.key = entries.empty() ? RingId{} : entries.front().key();
+  op.entries = std::move(entries);
+  op.gateway = gateway;
+  start(op);
+  return id;
+}
+
+std::uint64_t Client::lookup(const std::string& ns, const Cid& canonical, Address gateway) {
+  const std::uint64_t id = next_id_++;
+  Op& op = ops_[id];
+  op.result.op = id;
+  op.result.kind = OpKind::kLookup;
+  op.result.ns = ns;
+  op.canonical = canonical;
+  op.key = canonical.ring_key();
+  op.gateway = gateway;
+  start(op);
+  return id;
+}
+
+std::uint64_t Client::route(const std::string& ns, const RingId& key, Address gateway) {
+  const std::uint64_t id = next_id_++;
+  Op& op = ops_[id];
+  op.result.op = id;
+  op.result.kind = OpKind::kRoute;
+  op.result.ns = ns;
+  op.key = key;
+  op.gateway = gateway;
+  start(op);
+  return id;
+}
+
+void Client::start(Op& op) {
+  op.result.issued = clock_->now();
+  if (op.result.kind == OpKind::kRoute || config_.route_first) {
+    op.routing = true;
+    op.req = next_id_++;
+    req_to_op_[op.req] = op.result.op;
+    network_->send(op.gateway, Message{op.result.ns, RouteRequest{op.req, op.key}});
+    arm(op);
+    return;
+  }
+  op.targets = {NodeRef{RingId{}, op.gateway}};
+  send_op(op);
+}
+
+void Client::arm(Op& op) { op.deadline = clock_->now() + config_.request_timeout; }
+
+void Client::send_op(Op& op) {
+  if (op.result.attempts >= static_cast<std::uint32_t>(config_.attempts_max) ||
+      op.target_index >= op.targets.size()) {
+    op.result.indeterminate = op.maybe_applied && op.result.kind == OpKind::kWrite;
+    return finish(op.result.op, ErrorCode::kTimeout, "no replica answered after every attempt");
+  }
+  ++op.result.attempts;
+  op.req = next_id_++;
+  req_to_op_[op.req] = op.result.op;
+  const Address to = op.targets[op.target_index].addr;
+  if (op.result.kind == OpKind::kWrite) {
+    op.maybe_applied = true;
+    network_->send(to, Message{op.result.ns, WriteRequest{op.req, op.entries}});
+  } else {
+    network_->send(to, Message{op.result.ns, ReadRequest{op.req, op.canonical}});
+  }
+  arm(op);
+}
+
+void Client::on_datagram(Address from, const Message& m) {
+  (void)from;
+  const auto* reply = std::get_if<ClientReply>(&m.body);
+  if (reply == nullptr) return;
+  auto r = req_to_op_.find(reply->req);
+  if (r == req_to_op_.end()) return;  // late or duplicated: the op moved on
+  const std::uint64_t id = r->second;
+  req_to_op_.erase(r);
+  auto it = ops_.find(id);
+  if (it == ops_.end() || it->second.req != reply->req) return;
+  Op& op = it->second;
+  if (op.routing) {
+    op.routing = false;
+    op.result.hops = reply->hops;
+    if (reply->error != ErrorCode::kOk || reply->redirect.empty()) {
+      return finish(id, reply->error == ErrorCode::kOk ? ErrorCode::kTimeout : reply->error,
+                    reply->detail);
+    }
+    op.result.replicas = reply->redirect;
+    if (op.result.kind == OpKind::kRoute) return finish(id, ErrorCode::kOk, "");
+    op.targets = reply->redirect;
+    op.target_index = 0;
+    return send_op(op);
+  }
+  switch (reply->error) {
+    case ErrorCode::kOk:
+      op.result.entries = reply->entries;
+      return finish(id, ErrorCode::kOk, "");
+    case ErrorCode::kWrongPeer:
+      op.result.replicas = reply->redirect;
+      if (!reply->redirect.empty()) {
+        op.targets = reply->redirect;
+        op.target_index = 0;
+      } else {
+        ++op.target_index;
+      }
+      return send_op(op);
+    case ErrorCode::kQuorumFailed:
+    case ErrorCode::kOverloaded:
+    case ErrorCode::kLeaving:
+    case ErrorCode::kTimeout:
+      ++op.target_index;
+      if (op.target_index >= op.targets.size()) op.target_index = 0;
+      return send_op(op);
+    default:  // bad_signature, bad_request, unknown_namespace: retrying cannot help
+      op.result.index_hint = reply->index;
+      return finish(id, reply->error, reply->detail);
+  }
+}
+
+void Client::on_wakeup() {
+  const Time t = clock_->now();
+  std::vector<std::uint64_t> due;
+  for (const auto& [id, op] : ops_)
+    if (op.deadline <= t) due.push_back(id);
+  for (std::uint64_t id : due) {
+    auto it = ops_.find(id);
+    if (it == ops_.end()) continue;
+    Op& op = it->second;
+    req_to_op_.erase(op.req);
+    if (op.routing) {
+      if (++op.route_attempts >= config_.route_attempts_max) {
+        finish(id, ErrorCode::kTimeout, "the gateway did not answer route()");
+        continue;
+      }
+      op.req = next_id_++;
+      req_to_op_[op.req] = id;
+      network_->send(op.gateway, Message{op.result.ns, RouteRequest{op.req, op.key}});
+      arm(op);
+      continue;
+    }
+    ++op.target_index;
+    if (op.target_index >= op.targets.size()) op.target_index = 0;
+    send_op(op);
+  }
+}
+
+std::optional<Time> Client::next_wakeup() const {
+  std::optional<Time> t;
+  for (const auto& [id, op] : ops_) t = t ? std::min(*t, op.deadline) : op.deadline;
+  return t;
+}
+
+void Client::finish(std::uint64_t id, ErrorCode code, std::string detail) {
+  auto it = ops_.find(id);
+  if (it == ops_.end()) return;
+  OpResult result = std::move(it->second.result);
+  req_to_op_.erase(it->second.req);
+  ops_.erase(it);
+  result.error = code;
+  result.detail = std::move(detail);
+  result.done = clock_->now();
+  completed_.push_back(std::move(result));
+}
+
+std::vector<OpResult> Client::take_completed() {
+  std::vector<OpResult> out;
+  out.swap(completed_);
+  return out;
+}
+
+}  // namespace kittengrad

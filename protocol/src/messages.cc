@@ -1,0 +1,137 @@
+// Message kinds and their wire sizes. Sizes follow the encoding the live codec uses:
+// one byte of kind, the namespace (length byte + bytes), then the fields in order with
+// LEB128 varints for ids and counts, fixed sizes for ids, keys, hashes and signatures.
+#include "kittengrad/messages.h"
+
+#include <array>
+
+namespace kittengrad {
+
+namespace {
+
+constexpr std::size_t kNodeRefBytes = 32 + 6;  // ring id + IPv4 address and port
+constexpr std::size_t kRangeBytes = 64;
+
+std::size_t varint(std::uint64_t v) {
+  std::size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+std::size_t nodes(const std::vector<NodeRef>& v) { return varint(v.size()) + v.size() * kNodeRefBytes; }
+
+std::size_t entries(const std::vector<Entry>& v) {
+  std::size_t n = varint(v.size());
+  for (const Entry& e : v) n += entry_wire_size(e);
+  return n;
+}
+
+std::size_t symbols(const std::vector<CodedSymbol>& v) {
+  std::size_t n = varint(v.size());
+  for (const CodedSymbol& s : v) n += coded_symbol_wire_size(s);
+  return n;
+}
+
+template <typename... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <typename... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+std::size_t body_size(const Body& body) {
+  return std::visit(
+      Overloaded{
+          [](const FindSuccessor& m) { return varint(m.req) + 32; },
+          [](const FindSuccessorReply& m) { return varint(m.req) + 1 + nodes(m.nodes); },
+          [](const GetNeighbours& m) { return varint(m.req); },
+          [](const GetNeighboursReply& m) {
+            return varint(m.req) + 1 + (m.predecessor ? kNodeRefBytes : 0) +
+                   nodes(m.successors) + nodes(m.predecessors) + varint(m.journal_height);
+          },
+          [](const Notify& m) { return 32 + nodes(m.predecessors); },
+          [](const Ping& m) { return varint(m.req); },
+          [](const Pong& m) { return varint(m.req) + nodes(m.predecessors); },
+          [](const LeaveNotice& m) {
+            return kNodeRefBytes + nodes(m.successors) + nodes(m.predecessors);
+          },
+          [](const WriteRequest& m) { return varint(m.req) + entries(m.entries); },
+          [](const ReadRequest& m) { return varint(m.req) + Cid::kSize; },
+          [](const RouteRequest& m) { return varint(m.req) + 32; },
+          [](const ClientReply& m) {
+            return varint(m.req) + 1 + varint(m.detail.size()) + m.detail.size() +
+                   nodes(m.redirect) + entries(m.entries) + varint(m.hops) + varint(m.index);
+          },
+          [](const Replicate& m) { return varint(m.req) + entries(m.entries); },
+          [](const ReplicateAck& m) { return varint(m.req) + 1; },
+          [](const ReadReplica& m) { return varint(m.req) + 32; },
+          [](const ReadReplicaReply& m) { return varint(m.req) + entries(m.entries); },
+          [](const AeDigest& m) {
+            return varint(m.session) + kRangeBytes + coded_symbol_wire_size(m.digest) +
+                   varint(m.journal_height);
+          },
+          [](const AeInSync& m) { return varint(m.session) + varint(m.journal_height); },
+          [](const AeSymbols& m) {
+            return varint(m.session) + kRangeBytes + varint(m.from) + symbols(m.symbols) +
+                   varint(static_cast<std::uint64_t>(m.count < 0 ? -m.count : m.count));
+          },
+          [](const AeMore& m) {
+            return varint(m.session) + kRangeBytes + varint(m.from) + varint(m.to);
+          },
+          [](const AeExchange& m) {
+            return varint(m.session) + kRangeBytes + entries(m.entries) + varint(m.want.size()) +
+                   8 * m.want.size();
+          },
+          [](const AeEntries& m) { return varint(m.session) + entries(m.entries); },
+          [](const RangePull& m) {
+            return varint(m.req) + kRangeBytes + 1 + (m.after ? 32 : 0);
+          },
+          [](const RangeEntries& m) {
+            return varint(m.req) + entries(m.entries) + 1 + (m.next ? 32 : 0);
+          },
+          [](const CatchUp& m) {
+            return varint(m.req) + varint(m.since_height) + varint(m.ranges.size()) +
+                   kRangeBytes * m.ranges.size();
+          },
+          [](const CatchUpReply& m) {
+            std::size_t n = varint(m.req) + varint(m.blocks.size()) + varint(m.head_height) + 1;
+            for (const FilteredBlock& b : m.blocks) n += filtered_block_wire_size(b);
+            return n;
+          },
+          [](const Subscribe& m) { return varint(m.sub) + varint(m.from_height); },
+          [](const Unsubscribe& m) { return varint(m.sub); },
+          [](const JournalBlocks& m) {
+            std::size_t n = varint(m.sub) + varint(m.blocks.size());
+            for (const JournalBlock& b : m.blocks) n += block_wire_size(b);
+            return n;
+          },
+          [](const JournalLive& m) { return varint(m.sub) + entries(m.entries); },
+          [](const Refused& m) { return varint(m.req) + 1; },
+      },
+      body);
+}
+
+constexpr std::array<const char*, kMessageKinds> kKindNames = {
+    "find_successor", "find_successor_reply", "get_neighbours", "get_neighbours_reply",
+    "notify",         "ping",                 "pong",           "leave_notice",
+    "write",          "read",                 "route",          "client_reply",
+    "replicate",      "replicate_ack",        "read_replica",   "read_replica_reply",
+    "ae_digest",      "ae_in_sync",           "ae_symbols",     "ae_more",
+    "ae_exchange",    "ae_entries",           "range_pull",     "range_entries",
+    "catch_up",       "catch_up_reply",       "subscribe",      "unsubscribe",
+    "journal_blocks", "journal_live",         "refused"};
+
+}  // namespace
+
+std::size_t message_kind_index(const Body& b) { return b.index(); }
+const char* message_kind_name(std::size_t index) {
+  return index < kKindNames.size() ? kKindNames[index] : "unknown";
+}
+const char* message_kind(const Body& b) { return message_kind_name(b.index()); }
+
+std::size_t wire_size(const Message& m) { return 1 + 1 + m.ns.size() + body_size(m.body); }
+
+}  // namespace kittengrad

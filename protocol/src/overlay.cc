@@ -1,0 +1,249 @@
+// overlay.cc — dispatch, requests with deadlines and retries, persistence, periodic tasks.
+#include "overlay.h"
+
+#include <algorithm>
+#include <cassert>
+#include <limits>
+
+namespace kittengrad {
+
+namespace {
+
+template <typename... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <typename... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+}  // namespace
+
+Overlay::Overlay(Peer& peer, std::string ns, std::uint64_t seed)
+    : peer_(peer),
+      ns_(std::move(ns)),
+      rng_(seed),
+      journal_(peer.keys(), peer.config().journal_block_interval / kMicrosPerMs,
+               peer.config().journal_block_entries_max) {}
+
+Time Overlay::now() const { return peer_.env_.clock->now(); }
+const PeerConfig& Overlay::config() const { return peer_.config_; }
+const NodeRef& Overlay::self() const { return peer_.self_; }
+
+void Overlay::send(Address to, Body body) {
+  peer_.env_.network->send(to, Message{ns_, std::move(body)});
+}
+
+std::uint64_t Overlay::request(PendingKind kind, const NodeRef& to, Body body,
+                               std::uint64_t owner, int retries) {
+  const std::uint64_t req = next_id_++;
+  std::visit([req](auto& m) {
+    if constexpr (requires { m.req; }) {
+      m.req = req;
+    } else if constexpr (requires { m.session; }) {
+      m.session = req;  // anti-entropy messages name their request by session
+    }
+  }, body);
+  Pending p{kind, to, Message{ns_, std::move(body)}, now() + config().request_timeout, retries,
+            owner};
+  peer_.env_.network->send(to.addr, p.message);
+  deadlines_.insert({p.deadline, req});
+  pending_.emplace(req, std::move(p));
+  return req;
+}
+
+std::optional<Pending> Overlay::take_pending(std::uint64_t req, Address from) {
+  auto it = pending_.find(req);
+  // A reply from another address than asked is ignored: it cannot be matched safely.
+  if (it == pending_.end() || it->second.to.addr != from) return std::nullopt;
+  Pending p = std::move(it->second);
+  deadlines_.erase({p.deadline, req});
+  pending_.erase(it);
+  suspects_.erase(p.to.id);  // it answered: alive
+  return p;
+}
+
+std::uint64_t Overlay::persist(std::vector<StorageRecord> records, std::function<void()> done) {
+  const std::uint64_t token = peer_.next_token_++;
+  peer_.token_owner_[token] = this;
+  persists_.emplace(token, std::move(done));
+  peer_.env_.storage->persist(std::move(records), token);
+  return token;
+}
+
+void Overlay::on_persisted(std::uint64_t token) {
+  auto it = persists_.find(token);
+  if (it == persists_.end()) return;
+  auto done = std::move(it->second);
+  persists_.erase(it);
+  if (done) done();
+}
+
+void Overlay::on_message(Address from, const Body& body) {
+  if (left_) return;
+  std::visit(
+      Overloaded{
+          [&](const FindSuccessorReply& m) {
+            if (auto p = take_pending(m.req, from)) on_reply(*p, m, from);
+          },
+          [&](const GetNeighboursReply& m) {
+            if (auto p = take_pending(m.req, from)) on_reply(*p, m);
+          },
+          [&](const Pong& m) {
+            if (auto p = take_pending(m.req, from)) on_reply(*p, m);
+          },
+          [&](const ReplicateAck& m) {
+            if (auto p = take_pending(m.req, from)) on_reply(*p, m, from);
+          },
+          [&](const ReadReplicaReply& m) {
+            if (auto p = take_pending(m.req, from)) on_reply(*p, m);
+          },
+          [&](const AeInSync& m) {
+            if (auto p = take_pending(m.session, from)) on_reply(*p, m);
+          },
+          [&](const AeSymbols& m) {
+            if (auto p = take_pending(m.session, from)) on_reply(*p, m);
+          },
+          [&](const AeEntries& m) {
+            if (auto p = take_pending(m.session, from)) on_reply(*p, m);
+          },
+          [&](const RangeEntries& m) {
+            if (auto p = take_pending(m.req, from)) on_reply(*p, m);
+          },
+          [&](const CatchUpReply& m) {
+            if (auto p = take_pending(m.req, from)) on_reply(*p, m);
+          },
+          [&](const Refused& m) {
+            // The other side cannot serve the request: treat it as a failed attempt now.
+            if (auto p = take_pending(m.req, from)) {
+              p->retries_left = 0;
+              on_timeout(m.req, std::move(*p));
+            }
+          },
+          [&](const ClientReply&) { /* peers never send client requests to peers */ },
+          [&](const JournalBlocks&) {},
+          [&](const JournalLive&) {},
+          [&](const auto& m) { handle(from, m); },
+      },
+      body);
+}
+
+void Overlay::on_wakeup() {
+  if (left_) return;
+  const Time t = now();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= t) {
+    const std::uint64_t req = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    auto it = pending_.find(req);
+    if (it == pending_.end()) continue;
+    Pending p = std::move(it->second);
+    pending_.erase(it);
+    if (p.retries_left > 0) {
+      // Resend under the same request id: a late reply to either copy completes it.
+      --p.retries_left;
+      p.deadline = t + config().request_timeout;
+      peer_.env_.network->send(p.to.addr, p.message);
+      deadlines_.insert({p.deadline, req});
+      pending_.emplace(req, std::move(p));
+      continue;
+    }
+    ++peer_.counters_.timeouts;
+    on_timeout(req, std::move(p));
+  }
+  run_periodic();
+}
+
+void Overlay::run_periodic() {
+  const Time t = now();
+  if (!joined_ || left_) return;
+  if (t >= next_stabilize_) {
+    next_stabilize_ = t + config().stabilize_interval;
+    stabilize();
+  }
+  if (t >= next_check_pred_) {
+    next_check_pred_ = t + config().check_predecessor_interval;
+    check_predecessor();
+  }
+  if (t >= next_fix_fingers_) {
+    next_fix_fingers_ = t + config().fix_fingers_interval;
+    fix_finger();
+  }
+  if (config().anti_entropy_interval > 0 && t >= next_anti_entropy_) {
+    next_anti_entropy_ = t + config().anti_entropy_interval;
+    anti_entropy();
+    collect_garbage();
+  }
+  if (t >= next_block_check_) {
+    next_block_check_ = t + std::max<Time>(config().journal_block_interval / 4, kMicrosPerMs);
+    cut_block_if_due();
+  }
+  // Subscriptions whose lease ran out are dropped: a client must renew to keep them.
+  std::erase_if(subscribers_, [t](const Subscriber& s) { return s.lease_until < t; });
+}
+
+std::optional<Time> Overlay::next_wakeup() const {
+  if (left_) return std::nullopt;
+  Time t = std::numeric_limits<Time>::max();
+  if (!deadlines_.empty()) t = deadlines_.begin()->first;
+  if (joined_) {
+    t = std::min({t, next_stabilize_, next_check_pred_, next_fix_fingers_, next_block_check_});
+    if (config().anti_entropy_interval > 0) t = std::min(t, next_anti_entropy_);
+  }
+  if (t == std::numeric_limits<Time>::max()) return std::nullopt;
+  return t;
+}
+
+void Overlay::on_timeout(std::uint64_t req, Pending p) {
+  (void)req;
+  switch (p.kind) {
+    case PendingKind::kLookupStep: {
+      forget(p.to.id);
+      auto it = lookups_.find(p.owner);
+      if (it != lookups_.end()) lookup_step(p.owner);
+      break;
+    }
+    case PendingKind::kStabilize:
+    case PendingKind::kCheckPred:
+      forget(p.to.id);
+      break;
+    case PendingKind::kReplicate: {
+      auto it = writes_.find(p.owner);
+      if (it != writes_.end()) {
+        --it->second.outstanding;
+        write_progress(it->second);
+      }
+      break;
+    }
+    case PendingKind::kPush: {
+      auto it = pushes_.find(p.owner);
+      if (it != pushes_.end()) {
+        it->second.all_acked = false;
+        if (--it->second.waiting == 0) {
+          auto done = std::move(it->second.on_done);
+          pushes_.erase(it);
+          if (done) done(false);
+        }
+      }
+      break;
+    }
+    case PendingKind::kReadReplica: {
+      auto it = reads_.find(p.owner);
+      if (it != reads_.end() && --it->second.waiting == 0) finish_read(it->second);
+      break;
+    }
+    case PendingKind::kAe:
+      ae_sessions_.erase(p.owner);
+      break;
+    case PendingKind::kRangePull:
+      pulls_.erase(p.owner);
+      break;
+    case PendingKind::kCatchUp:
+      catch_ups_.erase(p.owner);
+      break;
+  }
+}
+
+void Overlay::reply_client(Address client, ClientReply reply) {
+  send(client, std::move(reply));
+}
+
+}  // namespace kittengrad

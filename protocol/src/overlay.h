@@ -1,0 +1,292 @@
+// overlay.h — private: one namespace's overlay inside a Peer (ring, store, journal, ops).
+//
+// Split by job over overlay_*.cc: routing (ring + lookups), ops (client writes/reads and
+// replication), sync (anti-entropy, range paging, hand-off, garbage collection, catch-up),
+// journal (block cuts, subscriptions, restore), and overlay.cc (dispatch, timers, pending
+// requests). Every outstanding request to another node is a Pending with a deadline; the
+// single timer queue `deadlines_` drives timeouts, and the periodic tasks have one
+// due-time each, so next_wakeup() is a min over a handful of values.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kittengrad/peer.h"
+#include "kittengrad/rng.h"
+
+namespace kittengrad {
+
+// What an outstanding request was for; decides what its reply or timeout does.
+enum class PendingKind : std::uint8_t {
+  kLookupStep,     // FindSuccessor sent for a lookup
+  kStabilize,      // GetNeighbours to the successor
+  kCheckPred,      // Ping to the predecessor
+  kReplicate,      // Replicate for a client write
+  kPush,           // Replicate for hand-off / GC / large reconciliation
+  kReadReplica,    // ReadReplica for a read quorum
+  kAe,             // an anti-entropy session step
+  kRangePull,      // RangePull page
+  kCatchUp,        // CatchUp page
+};
+
+struct Pending {
+  PendingKind kind;
+  NodeRef to;
+  Message message;       // resent as is on timeout while retries remain
+  Time deadline = 0;
+  int retries_left = 0;
+  std::uint64_t owner = 0;  // lookup, write, read, push, AE session or pull id
+};
+
+// The answer of a lookup: ok, the replica set of the key (its successors), the hops taken.
+using LookupDone = std::function<void(bool ok, std::vector<NodeRef> replicas, std::uint32_t hops)>;
+
+struct Lookup {
+  std::uint64_t id = 0;
+  RingId key;
+  LookupDone done;
+  std::vector<NodeRef> candidates;  // next nodes to ask, best first
+  std::set<RingId> asked;
+  std::uint32_t hops = 0;
+  int steps = 0;
+};
+
+struct WriteOp {
+  std::uint64_t id = 0;
+  Address client = 0;
+  std::uint64_t client_req = 0;
+  std::vector<Entry> entries;
+  std::vector<std::set<RingId>> acked;  // per entry: replicas that hold it durably
+  std::vector<std::size_t> required;    // per entry: acks needed (W, or fewer peers exist)
+  std::map<std::uint64_t, std::vector<std::size_t>> by_req;  // replicate req -> entries
+  std::size_t outstanding = 0;          // replicate requests and local persists in flight
+  bool replied = false;
+};
+
+struct ReadOp {
+  std::uint64_t id = 0;
+  Address client = 0;
+  std::uint64_t client_req = 0;
+  RingId key;
+  std::vector<Entry> merged;
+  std::size_t waiting = 0;
+};
+
+// A push of entries that must become durable at every target before `on_done` runs.
+struct PushOp {
+  std::uint64_t id = 0;
+  std::size_t waiting = 0;
+  bool all_acked = true;
+  std::function<void(bool all_acked)> on_done;
+};
+
+struct AeSession {
+  std::uint64_t id = 0;
+  NodeRef peer;
+  KeyRange range;
+  std::uint64_t peer_height = 0;
+  std::vector<CodedSymbol> remote;
+  std::vector<EntryId> local_ids;  // our ids in the range, collected once per session
+  std::vector<CodedSymbol> local;  // our symbols over the same indices as `remote`
+  int rounds = 0;
+};
+
+struct PullOp {  // paging a range from one node (join, or a large reconciliation)
+  std::uint64_t id = 0;
+  NodeRef from;
+  KeyRange range;
+};
+
+struct CatchUpOp {
+  std::uint64_t id = 0;
+  NodeRef from;
+  std::uint64_t since = 0;
+  std::optional<Hash256> prev;  // hash of the last block verified, to check the next link
+  std::vector<KeyRange> ranges;
+};
+
+struct Subscriber {
+  Address addr = 0;
+  std::uint64_t sub = 0;
+  std::uint64_t next_height = 1;  // next block to send
+  Time lease_until = 0;
+};
+
+class Overlay {
+ public:
+  Overlay(Peer& peer, std::string ns, std::uint64_t seed);
+
+  // Lifecycle.
+  void create_ring();
+  void join(Address bootstrap);
+  void start_instant(const std::vector<NodeRef>& members);
+  void leave();
+  [[nodiscard]] bool left() const { return left_; }
+  [[nodiscard]] Result<bool> restore(const std::vector<const StorageRecord*>& records);
+
+  // Events.
+  void on_message(Address from, const Body& body);
+  void on_persisted(std::uint64_t token);
+  void on_wakeup();
+  [[nodiscard]] std::optional<Time> next_wakeup() const;
+
+  // Introspection.
+  [[nodiscard]] const Store& store() const { return store_; }
+  [[nodiscard]] const Journal& journal() const { return journal_; }
+  [[nodiscard]] RingState ring() const;
+  [[nodiscard]] bool is_replica(const RingId& key) const;
+
+ private:
+  // ---- overlay.cc: plumbing ----
+  [[nodiscard]] Time now() const;
+  [[nodiscard]] const PeerConfig& config() const;
+  [[nodiscard]] const NodeRef& self() const;
+  void send(Address to, Body body);
+  std::uint64_t request(PendingKind kind, const NodeRef& to, Body body, std::uint64_t owner,
+                        int retries);
+  void on_timeout(std::uint64_t req, Pending p);
+  std::optional<Pending> take_pending(std::uint64_t req, Address from);
+  std::uint64_t persist(std::vector<StorageRecord> records, std::function<void()> done);
+  void run_periodic();
+
+  // ---- overlay_ring.cc: Chord ----
+  void set_successors(std::vector<NodeRef> list);
+  void set_predecessors(std::vector<NodeRef> list);
+  void forget(const RingId& dead);
+  [[nodiscard]] bool suspected(const RingId& id) const;
+  [[nodiscard]] std::optional<NodeRef> successor() const;
+  [[nodiscard]] std::vector<NodeRef> closest_preceding(const RingId& key, std::size_t n) const;
+  // The replica set of key if this peer's neighbourhood determines it.
+  [[nodiscard]] std::optional<std::vector<NodeRef>> local_replicas(const RingId& key) const;
+  [[nodiscard]] std::vector<NodeRef> window() const;
+  [[nodiscard]] bool whole_ring() const;
+  [[nodiscard]] std::optional<RingId> range_start() const;
+  void stabilize();
+  void check_predecessor();
+  void fix_finger();
+  void handle(Address from, const FindSuccessor& m);
+  void handle(Address from, const GetNeighbours& m);
+  void handle(Address from, const Notify& m);
+  void handle(Address from, const Ping& m);
+  void handle(Address from, const LeaveNotice& m);
+  void on_reply(const Pending& p, const FindSuccessorReply& m, Address from);
+  void on_reply(const Pending& p, const GetNeighboursReply& m);
+  void on_reply(const Pending& p, const Pong& m);
+  // Iterative lookup of key's successors. `first` (optional) is whom to ask first, for a
+  // node that knows no ring yet (join).
+  void start_lookup(const RingId& key, LookupDone done,
+                    std::optional<NodeRef> first = std::nullopt);
+  void lookup_step(std::uint64_t id);
+  void lookup_finish(std::uint64_t id, bool ok, std::vector<NodeRef> replicas);
+  [[nodiscard]] std::optional<std::vector<NodeRef>> answer_locally(const RingId& key) const;
+  void joined(std::vector<NodeRef> successors);
+  void start_timers();
+
+  // ---- overlay_ops.cc: client operations and replication ----
+  void handle(Address from, const WriteRequest& m);
+  void handle(Address from, const ReadRequest& m);
+  void handle(Address from, const RouteRequest& m);
+  void handle(Address from, const Replicate& m);
+  void handle(Address from, const ReadReplica& m);
+  void on_reply(const Pending& p, const ReplicateAck& m, Address from);
+  void on_reply(const Pending& p, const ReadReplicaReply& m);
+  void refuse_wrong_peer(Address client, std::uint64_t req, const RingId& key);
+  void reply_client(Address client, ClientReply reply);
+  void write_progress(WriteOp& op);
+  void finish_read(ReadOp& op);
+  // Verifies and applies entries; returns how many were new; bad ones are counted.
+  std::size_t apply_verified(const std::vector<Entry>& entries, std::size_t* bad);
+  // Applies entries already verified; journals and persists the new ones. `done` runs
+  // once every entry given is durable here.
+  std::size_t apply(const std::vector<Entry>& entries, std::function<void()> done);
+  [[nodiscard]] std::vector<Entry> entries_of(const RingId& key) const;
+
+  // ---- overlay_sync.cc: anti-entropy, paging, hand-off, GC, catch-up ----
+  void anti_entropy();
+  void handle(Address from, const AeDigest& m);
+  void handle(Address from, const AeMore& m);
+  void handle(Address from, const AeExchange& m);
+  void handle(Address from, const RangePull& m);
+  void on_reply(const Pending& p, const AeInSync& m);
+  void on_reply(const Pending& p, const AeSymbols& m);
+  void on_reply(const Pending& p, const AeEntries& m);
+  void on_reply(const Pending& p, const RangeEntries& m);
+  void ae_finish(AeSession& s, const Difference& diff);
+  void finish_leave();
+  void ae_page_both_ways(AeSession& s);
+  [[nodiscard]] std::vector<CodedSymbol> encode_range(const KeyRange& r, std::uint64_t from,
+                                                      std::uint64_t to) const;
+  [[nodiscard]] std::vector<Entry> entries_in(const KeyRange& r) const;
+  void start_pull(const NodeRef& from, const KeyRange& range);
+  void push(const std::vector<NodeRef>& targets, const std::vector<Entry>& entries,
+            std::function<void(bool)> on_done);
+  void handoff();
+  void collect_garbage();
+  void gc_hand_on(const std::vector<RingId>& keys, const std::vector<NodeRef>& replicas);
+  void start_catch_up();
+  void handle(Address from, const CatchUp& m);
+  void on_reply(const Pending& p, const CatchUpReply& m);
+  void mark_seen(const NodeRef& n, std::uint64_t height);
+
+  // ---- overlay_journal.cc: blocks and subscriptions ----
+  void cut_block_if_due();
+  void handle(Address from, const Subscribe& m);
+  void handle(Address from, const Unsubscribe& m);
+  void feed_subscribers_live(const std::vector<Entry>& entries);
+  void feed_subscriber_blocks(Subscriber& s);
+
+  Peer& peer_;
+  std::string ns_;
+  Rng rng_;
+
+  // Ring.
+  bool joined_ = false;
+  bool leaving_ = false;
+  bool left_ = false;
+  std::optional<NodeRef> predecessor_;
+  Time predecessor_heard_ = 0;
+  std::vector<NodeRef> preds_;  // predecessor list, nearest first, never self
+  bool preds_complete_ = false; // preds_ reached round to self: the ring is that small
+  std::vector<NodeRef> succs_;  // successor list, nearest first, never self
+  std::map<int, NodeRef> fingers_;  // bit -> successor(self + 2^bit), bits above the succ
+  int next_finger_ = 255;
+  std::map<RingId, Time> suspects_;  // nodes that timed out, avoided until the time given
+  std::vector<NodeRef> bootstrap_;   // join: whom to ask
+
+  // Data.
+  Store store_;
+  Journal journal_;
+  std::map<RingId, std::uint64_t> seen_heights_;  // neighbour -> journal height synced
+
+  // Requests and operations in flight.
+  std::uint64_t next_id_ = 1;
+  std::map<std::uint64_t, Pending> pending_;
+  std::set<std::pair<Time, std::uint64_t>> deadlines_;
+  std::map<std::uint64_t, Lookup> lookups_;
+  std::map<std::uint64_t, WriteOp> writes_;
+  std::map<std::uint64_t, ReadOp> reads_;
+  std::map<std::uint64_t, PushOp> pushes_;
+  std::map<std::uint64_t, AeSession> ae_sessions_;
+  std::map<std::uint64_t, PullOp> pulls_;
+  std::map<std::uint64_t, CatchUpOp> catch_ups_;
+  std::map<std::uint64_t, std::function<void()>> persists_;  // token -> completion
+  std::set<RingId> gc_in_flight_;
+  std::vector<Subscriber> subscribers_;
+  std::size_t handoffs_waiting_ = 0;
+
+  // Periodic tasks: the next time each is due.
+  Time next_stabilize_ = 0;
+  Time next_fix_fingers_ = 0;
+  Time next_check_pred_ = 0;
+  Time next_anti_entropy_ = 0;
+  Time next_block_check_ = 0;
+  bool restored_ = false;   // came back from durable state: catch up after joining
+  bool need_pull_ = false;  // joined: pull our share once the predecessors are known
+};
+
+}  // namespace kittengrad

@@ -1,0 +1,92 @@
+// overlay_journal.cc — sealing journal blocks, feeding subscribers, restoring from disk.
+//
+// Subscribers receive blocks from the height they asked for, a bounded number per tick
+// until they are caught up, and from then on every new block as it is cut plus each
+// entry as it is applied (JournalLive: a preview; the block that later holds the entry
+// is authoritative). A subscription lasts one lease; renewing it extends it.
+#include <algorithm>
+
+#include "overlay.h"
+
+namespace kittengrad {
+
+namespace {
+constexpr std::size_t kBlocksPerFeed = 16;
+}
+
+void Overlay::cut_block_if_due() {
+  const std::int64_t wall = peer_.env_.clock->wall_ms();
+  if (journal_.should_cut(wall)) {
+    if (config().bugs.journal_bad_link) journal_.plant_bad_link_for_test();
+    const JournalBlock& b = journal_.cut(wall);
+    persist({StorageRecord{ns_, b}}, nullptr);
+  }
+  for (Subscriber& s : subscribers_) feed_subscriber_blocks(s);
+}
+
+void Overlay::feed_subscriber_blocks(Subscriber& s) {
+  JournalBlocks msg;
+  msg.sub = s.sub;
+  while (s.next_height <= journal_.height() && msg.blocks.size() < kBlocksPerFeed) {
+    msg.blocks.push_back(*journal_.block(s.next_height++));
+  }
+  if (!msg.blocks.empty()) send(s.addr, std::move(msg));
+}
+
+void Overlay::feed_subscribers_live(const std::vector<Entry>& entries) {
+  for (const Subscriber& s : subscribers_) {
+    if (s.next_height > journal_.height()) send(s.addr, JournalLive{s.sub, entries});
+  }
+}
+
+void Overlay::handle(Address from, const Subscribe& m) {
+  const Time lease = now() + config().subscription_lease;
+  for (Subscriber& s : subscribers_) {
+    if (s.addr == from && s.sub == m.sub) {
+      s.lease_until = lease;
+      return;
+    }
+  }
+  if (subscribers_.size() >= config().subscribers_max) {
+    return send(from, Refused{m.sub, ErrorCode::kOverloaded});
+  }
+  subscribers_.push_back(Subscriber{from, m.sub, std::max<std::uint64_t>(1, m.from_height), lease});
+  feed_subscriber_blocks(subscribers_.back());
+}
+
+void Overlay::handle(Address from, const Unsubscribe& m) {
+  std::erase_if(subscribers_,
+                [&](const Subscriber& s) { return s.addr == from && s.sub == m.sub; });
+}
+
+Result<bool> Overlay::restore(const std::vector<const StorageRecord*>& records) {
+  std::vector<JournalBlock> blocks;
+  std::vector<Entry> pending;
+  for (const StorageRecord* rec : records) {
+    if (const auto* e = std::get_if<Entry>(&rec->item)) {
+      if (!verify_entry(*e)) {
+        return Error{ErrorCode::kBadSignature,
+                     "stored entry fails its signature: the journal is corrupted"};
+      }
+      store_.insert(*e);
+      pending.push_back(*e);
+    } else if (const auto* b = std::get_if<JournalBlock>(&rec->item)) {
+      // A block seals exactly the entries appended before it, in order.
+      if (b->entries.size() > pending.size()) {
+        return Error{ErrorCode::kBadBlock, "stored block holds entries never appended"};
+      }
+      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(b->entries.size()));
+      blocks.push_back(*b);
+    } else if (const auto* mark = std::get_if<NeighbourMark>(&rec->item)) {
+      std::uint64_t& seen = seen_heights_[mark->peer];
+      seen = std::max(seen, mark->height);
+    }
+  }
+  Result<bool> ok = journal_.restore(std::move(blocks), std::move(pending),
+                                     peer_.env_.clock->wall_ms());
+  if (!ok) return ok;
+  restored_ = true;
+  return true;
+}
+
+}  // namespace kittengrad

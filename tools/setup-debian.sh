@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages kittengrad needs to build, test and run. Idempotent:
+# when everything is installed it does nothing and needs no root.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libsimgrid-dev libboost-graph-dev libeigen3-dev libhdf5-dev hdf5-tools
+  pybind11-dev python3-pybind11 libasio-dev libsqlite3-dev libtomlplusplus-dev libcli11-dev
+  python3 python3-numpy python3-h5py python3-pandas python3-matplotlib
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} Debian packages present"
+  exit 0
+fi
+
+echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    SUDO=sudo
+  else
+    echo "setup: these packages are missing and installing them needs root." >&2
+    echo "       Run as root, or: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+else
+  SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"
