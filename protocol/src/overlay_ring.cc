@@ -102,6 +102,9 @@ void Overlay::set_successors(std::vector<NodeRef> list) {
   for (const NodeRef& n : list) {
     if (n.id == self().id) break;  // the list came round the ring
     if (suspected(n.id)) continue;
+    // Keep the list clockwise from self: a stale neighbour's list may name nodes that
+    // lie behind ones already taken, or past self.
+    if (!out.empty() && !in_open(n.id, out.back().id, self().id)) continue;
     push_unique(out, n);
     if (out.size() == static_cast<std::size_t>(config().successors)) break;
   }
@@ -119,6 +122,7 @@ void Overlay::set_predecessors(std::vector<NodeRef> list) {
       break;
     }
     if (suspected(n.id)) continue;
+    if (!out.empty() && !in_open(n.id, self().id, out.back().id)) continue;  // anticlockwise
     push_unique(out, n);
     if (out.size() == static_cast<std::size_t>(config().successors)) break;
   }
@@ -132,11 +136,54 @@ bool Overlay::suspected(const RingId& id) const {
   return it != suspects_.end() && it->second > now();
 }
 
+void Overlay::remember_lost(const RingId& dead) {
+  constexpr std::size_t kLostMax = 16;
+  auto known = [&](const std::vector<NodeRef>& list) -> std::optional<NodeRef> {
+    for (const NodeRef& n : list)
+      if (n.id == dead) return n;
+    return std::nullopt;
+  };
+  std::optional<NodeRef> node = known(succs_);
+  if (!node) node = known(preds_);
+  if (!node) return;  // only ring neighbours matter for merging rings back
+  std::erase_if(lost_, [&](const auto& l) { return l.first.id == dead; });
+  if (lost_.size() == kLostMax) lost_.erase(lost_.begin());
+  lost_.emplace_back(*node, now());
+}
+
+void Overlay::probe_lost() {
+  const Time horizon = 120 * config().stabilize_interval;  // then it is gone for good
+  std::erase_if(lost_, [&](const auto& l) { return now() - l.second > horizon; });
+  if (lost_.empty() || !joined_) return;
+  // Round-robin: the probed node goes to the back.
+  const NodeRef probe = lost_.front().first;
+  std::rotate(lost_.begin(), lost_.begin() + 1, lost_.end());
+  start_lookup(
+      self().id,
+      [this, probe](bool ok, std::vector<NodeRef> replicas, std::uint32_t) {
+        if (!ok || replicas.empty()) return;
+        const NodeRef s = replicas.front().id == self().id && replicas.size() > 1
+                              ? replicas[1]
+                              : replicas.front();
+        if (s.id == self().id) return;
+        std::erase_if(lost_, [&](const auto& l) { return l.first.id == probe.id; });
+        const auto succ = successor();
+        if (!succ || in_open(s.id, self().id, succ->id)) {
+          std::vector<NodeRef> list{s};
+          list.insert(list.end(), succs_.begin(), succs_.end());
+          suspects_.erase(s.id);
+          set_successors(std::move(list));
+        }
+      },
+      probe);
+}
+
 void Overlay::forget(const RingId& dead) {
   if (dead == RingId{}) return;  // a bootstrap address whose id we never learnt
   // Bounded: expired suspicions are dropped before a new one is added.
   std::erase_if(suspects_, [t = now()](const auto& kv) { return kv.second <= t; });
   suspects_[dead] = now() + config().stabilize_interval;
+  remember_lost(dead);
   std::erase_if(succs_, [&](const NodeRef& n) { return n.id == dead; });
   std::erase_if(preds_, [&](const NodeRef& n) { return n.id == dead; });
   std::erase_if(fingers_, [&](const auto& kv) { return kv.second.id == dead; });
@@ -233,6 +280,7 @@ std::optional<std::vector<NodeRef>> Overlay::answer_locally(const RingId& key) c
 void Overlay::stabilize() {
   if (succs_.empty() && predecessor_) succs_ = {*predecessor_};  // second peer of a ring
   if (auto s = successor()) request(PendingKind::kStabilize, *s, GetNeighbours{}, 0, 2);
+  probe_lost();
 }
 
 void Overlay::on_reply(const Pending& p, const GetNeighboursReply& m) {
