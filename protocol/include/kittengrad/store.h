@@ -91,6 +91,7 @@ class Store {
   ~Store();
 
   // Adds a (verified) entry. Returns true iff it was not already held.
+  // REQUIRES: hash == entry_hash(e). Merges tell entries apart by the id taken from it.
   bool insert(const Entry& e, const Hash256& hash);
   bool insert(const Entry& e) { return insert(e, entry_hash(e)); }
   [[nodiscard]] bool contains(const RingId& key, const EntryId& id) const;
