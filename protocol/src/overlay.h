@@ -96,6 +96,15 @@ struct AeSession {
   int rounds = 0;
 };
 
+// The entry ids of one key range with the key each belongs to, in ring order: computed by
+// one walk of the store and reused while the store is unchanged, so an anti-entropy
+// session walks a large store once per side instead of once per message.
+struct RangeIds {
+  KeyRange range;
+  std::uint64_t store_version = 0;
+  std::vector<std::pair<EntryId, RingId>> ids;
+};
+
 struct PullOp {  // paging a range from one node (join, or a large reconciliation)
   std::uint64_t id = 0;
   NodeRef from;
@@ -128,6 +137,7 @@ class Overlay {
   void leave();
   [[nodiscard]] bool left() const { return left_; }
   [[nodiscard]] Result<bool> restore(const std::vector<const StorageRecord*>& records);
+  void anti_entropy_now() { anti_entropy(); }
 
   // Events.
   void on_message(Address from, const Body& body);
@@ -158,6 +168,7 @@ class Overlay {
   void set_successors(std::vector<NodeRef> list);
   void set_predecessors(std::vector<NodeRef> list);
   void forget(const RingId& dead);
+  void remember_lost(const RingId& dead);
   [[nodiscard]] bool suspected(const RingId& id) const;
   [[nodiscard]] std::optional<NodeRef> successor() const;
   [[nodiscard]] std::vector<NodeRef> closest_preceding(const RingId& key, std::size_t n) const;
@@ -167,6 +178,7 @@ class Overlay {
   [[nodiscard]] bool whole_ring() const;
   [[nodiscard]] std::optional<RingId> range_start() const;
   void stabilize();
+  void probe_lost();
   void check_predecessor();
   void fix_finger();
   void handle(Address from, const FindSuccessor& m);
@@ -220,8 +232,13 @@ class Overlay {
   void finish_leave();
   void ae_page_both_ways(AeSession& s);
   [[nodiscard]] std::vector<CodedSymbol> encode_range(const KeyRange& r, std::uint64_t from,
-                                                      std::uint64_t to) const;
+                                                      std::uint64_t to);
   [[nodiscard]] std::vector<Entry> entries_in(const KeyRange& r) const;
+  [[nodiscard]] const RangeIds& range_ids(const KeyRange& r);
+  // Entries of the range whose 64-bit id is in `ids`.
+  [[nodiscard]] std::vector<Entry> entries_with_ids(const KeyRange& r,
+                                                    const std::set<std::uint64_t>& ids,
+                                                    std::size_t limit);
   void start_pull(const NodeRef& from, const KeyRange& range);
   void push(const std::vector<NodeRef>& targets, const std::vector<Entry>& entries,
             std::function<void(bool)> on_done);
@@ -257,9 +274,15 @@ class Overlay {
   int next_finger_ = 255;
   std::map<RingId, Time> suspects_;  // nodes that timed out, avoided until the time given
   std::vector<NodeRef> bootstrap_;   // join: whom to ask
+  // Nodes dropped after timeouts, with when they were lost. A partition splits a Chord
+  // ring into rings that never meet again unless someone looks across: each stabilize
+  // round asks one lost node for our successor, and adopts a closer one it names.
+  std::vector<std::pair<NodeRef, Time>> lost_;
 
   // Data.
   Store store_;
+  std::uint64_t store_version_ = 0;  // bumped by every change of store_
+  RangeIds range_ids_cache_;
   Journal journal_;
   std::map<RingId, std::uint64_t> seen_heights_;  // neighbour -> journal height synced
 

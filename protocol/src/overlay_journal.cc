@@ -60,31 +60,42 @@ void Overlay::handle(Address from, const Unsubscribe& m) {
 }
 
 Result<bool> Overlay::restore(const std::vector<const StorageRecord*>& records) {
+  // Entries sealed in a block are covered by the block, which journal_.restore() verifies
+  // (our own signature, entries root, links); we verified each entry before journalling
+  // it. Entries appended after the last block are checked one by one.
   std::vector<JournalBlock> blocks;
   std::vector<Entry> pending;
   for (const StorageRecord* rec : records) {
     if (const auto* e = std::get_if<Entry>(&rec->item)) {
-      if (!verify_entry(*e)) {
-        return Error{ErrorCode::kBadSignature,
-                     "stored entry fails its signature: the journal is corrupted"};
-      }
-      store_.insert(*e);
       pending.push_back(*e);
     } else if (const auto* b = std::get_if<JournalBlock>(&rec->item)) {
-      // A block seals exactly the entries appended before it, in order.
-      if (b->entries.size() > pending.size()) {
-        return Error{ErrorCode::kBadBlock, "stored block holds entries never appended"};
-      }
-      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(b->entries.size()));
+      // A block seals the entries appended before it, in order (a bulk import may store
+      // blocks alone, without the entry records first).
+      const std::size_t sealed = std::min(b->entries.size(), pending.size());
+      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(sealed));
       blocks.push_back(*b);
     } else if (const auto* mark = std::get_if<NeighbourMark>(&rec->item)) {
       std::uint64_t& seen = seen_heights_[mark->peer];
       seen = std::max(seen, mark->height);
     }
   }
-  Result<bool> ok = journal_.restore(std::move(blocks), std::move(pending),
-                                     peer_.env_.clock->wall_ms());
+  for (const Entry& e : pending) {
+    if (!verify_entry(e)) {
+      return Error{ErrorCode::kBadSignature,
+                   "a stored entry fails its signature: the journal is corrupted"};
+    }
+  }
+  for (const JournalBlock& b : blocks) {
+    if (b.header.author != peer_.keys().public_key) {
+      return Error{ErrorCode::kBadBlock, "a stored block was signed by another peer"};
+    }
+  }
+  Result<bool> ok = journal_.restore(blocks, pending, peer_.env_.clock->wall_ms());
   if (!ok) return ok;
+  for (const JournalBlock& b : blocks)
+    for (const Entry& e : b.entries) store_.insert(e);
+  for (const Entry& e : pending) store_.insert(e);
+  ++store_version_;
   restored_ = true;
   return true;
 }

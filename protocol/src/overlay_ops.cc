@@ -187,6 +187,7 @@ std::size_t Overlay::apply(const std::vector<Entry>& entries, std::function<void
   const std::int64_t wall = peer_.env_.clock->wall_ms();
   for (const Entry& e : entries) {
     if (!store_.insert(e)) continue;
+    ++store_version_;
     journal_.append(e, wall);
     records.push_back(StorageRecord{ns_, e});
     fresh.push_back(e);

@@ -63,9 +63,7 @@ void Overlay::on_reply(const Pending& p, const AeSymbols& m) {
   if (m.from != s.remote.size()) return;  // out of order: the timeout will end the session
   s.remote.insert(s.remote.end(), m.symbols.begin(), m.symbols.end());
   if (s.local_ids.empty()) {
-    store_.for_each_in(s.range.from, s.range.to, [&](const RingId&, const KeySlot& slot) {
-      for (const StoredEntry& e : slot.entries) s.local_ids.push_back(e.id);
-    });
+    for (const auto& [id, key] : range_ids(s.range).ids) s.local_ids.push_back(id);
   }
   const std::vector<CodedSymbol> more = riblt_encode(s.local_ids, s.local.size(), s.remote.size());
   s.local.insert(s.local.end(), more.begin(), more.end());
@@ -84,12 +82,7 @@ void Overlay::ae_finish(AeSession& s, const Difference& diff) {
   for (const EntryId& id : diff.only_local) give.insert(id.key);
   AeExchange ex;
   ex.range = s.range;
-  if (!give.empty()) {
-    store_.for_each_in(s.range.from, s.range.to, [&](const RingId&, const KeySlot& slot) {
-      for (const StoredEntry& e : slot.entries)
-        if (give.count(e.id.key)) ex.entries.push_back(e.entry);
-    });
-  }
+  if (!give.empty()) ex.entries = entries_with_ids(s.range, give, give.size());
   for (const EntryId& id : diff.only_remote) {
     if (ex.want.size() == config().message_entries_max) break;  // the rest: next round
     ex.want.push_back(id.key);
@@ -162,21 +155,45 @@ void Overlay::handle(Address from, const AeExchange& m) {
   AeEntries reply;
   reply.session = m.session;
   if (!want.empty()) {
-    store_.for_each_in(m.range.from, m.range.to, [&](const RingId&, const KeySlot& slot) {
-      for (const StoredEntry& e : slot.entries)
-        if (want.count(e.id.key)) reply.entries.push_back(e.entry);
-    });
+    reply.entries = entries_with_ids(m.range, want, config().message_entries_max);
   }
   send(from, std::move(reply));
 }
 
 std::vector<CodedSymbol> Overlay::encode_range(const KeyRange& r, std::uint64_t from,
-                                               std::uint64_t to) const {
+                                               std::uint64_t to) {
   RibltEncoder enc(from, to);
-  store_.for_each_in(r.from, r.to, [&](const RingId&, const KeySlot& slot) {
-    for (const StoredEntry& e : slot.entries) enc.add(e.id);
-  });
+  for (const auto& [id, key] : range_ids(r).ids) enc.add(id);
   return enc.symbols();
+}
+
+const RangeIds& Overlay::range_ids(const KeyRange& r) {
+  RangeIds& c = range_ids_cache_;
+  if (c.range == r && c.store_version == store_version_ && store_version_ != 0) return c;
+  c.range = r;
+  c.store_version = store_version_;
+  c.ids.clear();
+  store_.for_each_in(r.from, r.to, [&c](const RingId& key, const KeySlot& slot) {
+    for (const StoredEntry& e : slot.entries) c.ids.emplace_back(e.id, key);
+  });
+  return c;
+}
+
+std::vector<Entry> Overlay::entries_with_ids(const KeyRange& r, const std::set<std::uint64_t>& ids,
+                                             std::size_t limit) {
+  std::vector<Entry> out;
+  std::set<RingId> keys;
+  for (const auto& [id, key] : range_ids(r).ids)
+    if (ids.count(id.key)) keys.insert(key);
+  for (const RingId& key : keys) {
+    const KeySlot* slot = store_.find(key);
+    if (slot == nullptr) continue;
+    for (const StoredEntry& e : slot->entries) {
+      if (out.size() == limit) return out;
+      if (ids.count(e.id.key)) out.push_back(e.entry);
+    }
+  }
+  return out;
 }
 
 std::vector<Entry> Overlay::entries_in(const KeyRange& r) const {
@@ -338,7 +355,7 @@ void Overlay::gc_hand_on(const std::vector<RingId>& keys, const std::vector<Node
     for (const RingId& k : keys) {
       gc_in_flight_.erase(k);
       // Dropped only once every replica holds it durably, and if it is still not ours.
-      if (all_acked && !is_replica(k)) store_.erase_key(k);
+      if (all_acked && !is_replica(k) && store_.erase_key(k) > 0) ++store_version_;
     }
   });
 }

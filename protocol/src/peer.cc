@@ -102,6 +102,10 @@ void Peer::leave() {
                       [](const auto& kv) { return kv.second->left(); });
 }
 
+void Peer::anti_entropy_now() {
+  for (auto& [ns, o] : overlays_) o->anti_entropy_now();
+}
+
 void Peer::refuse(Address to, const std::string& ns, std::uint64_t req, ErrorCode code) {
   env_.network->send(to, Message{ns, Refused{req, code}});
 }

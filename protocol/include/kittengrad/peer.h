@@ -80,6 +80,10 @@ class Peer {
   void leave();
   [[nodiscard]] bool has_left() const { return left_; }
 
+  // Runs an anti-entropy round in every namespace now, besides the periodic ones (tests,
+  // benchmarks, and operators who want a repair pass after an incident).
+  void anti_entropy_now();
+
   void on_datagram(Address from, const Message& m);
   void on_persisted(std::uint64_t token);
   void on_wakeup();
