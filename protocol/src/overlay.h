@@ -178,6 +178,7 @@ class Overlay {
   [[nodiscard]] bool whole_ring() const;
   [[nodiscard]] std::optional<RingId> range_start() const;
   void stabilize();
+  void refill_successors();
   void probe_lost();
   void check_predecessor();
   void fix_finger();

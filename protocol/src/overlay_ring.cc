@@ -152,12 +152,15 @@ void Overlay::remember_lost(const RingId& dead) {
 }
 
 void Overlay::probe_lost() {
-  const Time horizon = 120 * config().stabilize_interval;  // then it is gone for good
+  // A lost node is probed until it answers or an hour passes: partitions can last long,
+  // and one datagram per stabilize round is cheap next to a ring that stays split.
+  const Time horizon = std::max<Time>(120 * config().stabilize_interval, 3600 * kMicrosPerSecond);
   std::erase_if(lost_, [&](const auto& l) { return now() - l.second > horizon; });
   if (lost_.empty() || !joined_) return;
   // Round-robin: the probed node goes to the back.
   const NodeRef probe = lost_.front().first;
   std::rotate(lost_.begin(), lost_.begin() + 1, lost_.end());
+  suspects_.erase(probe.id);  // we mean to ask it
   start_lookup(
       self().id,
       [this, probe](bool ok, std::vector<NodeRef> replicas, std::uint32_t) {
@@ -277,8 +280,24 @@ std::optional<std::vector<NodeRef>> Overlay::answer_locally(const RingId& key) c
 
 // ---- periodic maintenance ----
 
+void Overlay::refill_successors() {
+  // Every successor timed out. The nearest node clockwise among the fingers is a correct,
+  // if distant, successor: stabilize walks back from it through predecessors. Only a peer
+  // that knows nobody else falls back on its predecessor (the second peer of a ring).
+  std::optional<NodeRef> best;
+  auto consider = [&](const NodeRef& n) {
+    if (n.id == self().id || suspected(n.id)) return;
+    if (!best || in_open(n.id, self().id, best->id)) best = n;
+  };
+  for (const auto& [bit, f] : fingers_) consider(f);
+  if (!best) {
+    for (const NodeRef& p : preds_) consider(p);
+  }
+  if (best) succs_ = {*best};
+}
+
 void Overlay::stabilize() {
-  if (succs_.empty() && predecessor_) succs_ = {*predecessor_};  // second peer of a ring
+  if (succs_.empty()) refill_successors();
   if (auto s = successor()) request(PendingKind::kStabilize, *s, GetNeighbours{}, 0, 2);
   probe_lost();
 }

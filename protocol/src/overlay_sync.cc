@@ -313,29 +313,35 @@ void Overlay::collect_garbage() {
   if (!start || leaving_) return;  // our range is not known for sure: keep everything
   std::vector<RingId> keys = store_.keys_outside(*start, self().id, config().gc_keys_per_round);
   std::erase_if(keys, [&](const RingId& k) { return gc_in_flight_.count(k) > 0; });
-  std::size_t lookups = 0;
-  while (!keys.empty() && lookups < kGcLookupsPerRound) {
-    const RingId first = keys.front();
-    for (const RingId& k : keys) gc_in_flight_.insert(k);
-    auto hand_on = [this, keys](bool ok, std::vector<NodeRef> replicas, std::uint32_t) {
+  if (keys.empty()) return;
+  // Keys come in ring order. Split them into a few chunks; each chunk's first key is
+  // looked up, and the keys of the chunk that share its replica set are handed on. Keys
+  // scattered over many ranges (a peer back from a partition) take several rounds.
+  const std::size_t chunks = std::min(kGcLookupsPerRound, keys.size());
+  const std::size_t per_chunk = (keys.size() + chunks - 1) / chunks;
+  for (std::size_t c = 0; c * per_chunk < keys.size(); ++c) {
+    const auto first = keys.begin() + static_cast<std::ptrdiff_t>(c * per_chunk);
+    const auto last = keys.begin() + static_cast<std::ptrdiff_t>(
+                                         std::min(keys.size(), (c + 1) * per_chunk));
+    std::vector<RingId> chunk(first, last);
+    for (const RingId& k : chunk) gc_in_flight_.insert(k);
+    auto hand_on = [this, chunk](bool ok, std::vector<NodeRef> replicas, std::uint32_t) {
       std::vector<RingId> run;
-      for (const RingId& k : keys) {
+      for (const RingId& k : chunk) {
         if (ok && !replicas.empty() &&
-            (k == keys.front() || in_half_open(k, keys.front(), replicas.front().id))) {
+            (k == chunk.front() || in_half_open(k, chunk.front(), replicas.front().id))) {
           run.push_back(k);
         } else {
-          gc_in_flight_.erase(k);  // another run: a later round takes it
+          gc_in_flight_.erase(k);  // another replica set: a later round takes it
         }
       }
-      if (ok && !run.empty()) gc_hand_on(run, replicas);
+      if (!run.empty()) gc_hand_on(run, replicas);
     };
-    ++lookups;
-    if (auto reps = local_replicas(first)) {
+    if (auto reps = local_replicas(chunk.front())) {
       hand_on(true, *reps, 0);
     } else {
-      start_lookup(first, hand_on);
+      start_lookup(chunk.front(), hand_on);
     }
-    keys.clear();  // one run per lookup; the next round continues
   }
 }
 

@@ -130,6 +130,14 @@ class Store {
 
  private:
   struct Fenwick;
+  // The ordered slots: runs of keys in sorted leaves (see store.cc). Absent until the first
+  // key arrives, so an empty store costs a pointer.
+  struct Index;
+  struct Slots {
+    std::unique_ptr<Index> index;
+    std::size_t keys = 0;
+    [[nodiscard]] std::size_t size() const { return keys; }
+  };
   // Adds `delta` (entries of one key; a negative count removes them) to entries_, total_
   // and the tree.
   void account(const RingId& key, const RangeDigest& delta);
@@ -137,8 +145,11 @@ class Store {
   // Digest of (a, b] by visiting the keys: the path of small stores.
   [[nodiscard]] RangeDigest digest_scan(const RingId& a, const RingId& b) const;
   void build_fenwick_if_large();
+  // merge_from into an empty store: a copy of other, leaf by leaf.
+  void copy_from(const Store& other);
+  Index& index();
 
-  std::map<RingId, KeySlot> slots_;
+  Slots slots_;
   std::size_t entries_ = 0;
   std::size_t erased_total_ = 0;
   RangeDigest total_;
