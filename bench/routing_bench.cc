@@ -91,5 +91,16 @@ void BM_BatchedWritesThroughTestNetwork(benchmark::State& state) {
 }
 BENCHMARK(BM_BatchedWritesThroughTestNetwork)->Arg(1)->Arg(64)->Unit(benchmark::kMillisecond);
 
+// The bound of the write path: every replica verifies every entry's Ed25519 signature.
+void BM_Ed25519VerifyEntry(benchmark::State& state) {
+  if (!crypto_init()) state.SkipWithError("libsodium did not start");
+  const KeyPair author = keypair_from_u64(5);
+  const Cid c = Cid::of_record("verify");
+  const Entry e = make_entry(author, "default", c, c, 1);
+  for (auto _ : state) benchmark::DoNotOptimize(verify_entry(e));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_Ed25519VerifyEntry);
+
 }  // namespace
 }  // namespace kittengrad::bench

@@ -8,42 +8,36 @@ namespace kittengrad {
 Client::Client(ClientConfig config, Address self, Clock* clock, Network* network)
     : config_(config), self_(self), clock_(clock), network_(network) {}
 
-std::uint64_t Client::write(const std::string& ns, std::vector<Entry> entries, Address gateway) {
+Client::Op& Client::new_op(OpKind kind, const std::string& ns, const RingId& key,
+                          Address gateway) {
   const std::uint64_t id = next_id_++;
   Op& op = ops_[id];
   op.result.op = id;
-  op.result.kind = OpKind::kWrite;
-  op.result.ns = ns;
-  op.key = entries.empty() ? RingId{} : entries.front().key();
-  op.entries = std::move(entries);
-  op.gateway = gateway;
-  start(op);
-  return id;
-}
-
-std::uint64_t Client::lookup(const std::string& ns, const Cid& canonical, Address gateway) {
-  const std::uint64_t id = next_id_++;
-  Op& op = ops_[id];
-  op.result.op = id;
-  op.result.kind = OpKind::kLookup;
-  op.result.ns = ns;
-  op.canonical = canonical;
-  op.key = canonical.ring_key();
-  op.gateway = gateway;
-  start(op);
-  return id;
-}
-
-std::uint64_t Client::route(const std::string& ns, const RingId& key, Address gateway) {
-  const std::uint64_t id = next_id_++;
-  Op& op = ops_[id];
-  op.result.op = id;
-  op.result.kind = OpKind::kRoute;
+  op.result.kind = kind;
   op.result.ns = ns;
   op.key = key;
   op.gateway = gateway;
+  return op;
+}
+
+std::uint64_t Client::write(const std::string& ns, std::vector<Entry> entries, Address gateway) {
+  Op& op = new_op(OpKind::kWrite, ns, entries.empty() ? RingId{} : entries.front().key(), gateway);
+  op.entries = std::move(entries);
   start(op);
-  return id;
+  return op.result.op;
+}
+
+std::uint64_t Client::lookup(const std::string& ns, const Cid& canonical, Address gateway) {
+  Op& op = new_op(OpKind::kLookup, ns, canonical.ring_key(), gateway);
+  op.canonical = canonical;
+  start(op);
+  return op.result.op;
+}
+
+std::uint64_t Client::route(const std::string& ns, const RingId& key, Address gateway) {
+  Op& op = new_op(OpKind::kRoute, ns, key, gateway);
+  start(op);
+  return op.result.op;
 }
 
 void Client::start(Op& op) {

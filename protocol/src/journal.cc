@@ -15,6 +15,8 @@
 // hashing a few dozen entries.
 #include "kittengrad/journal.h"
 
+#include "wire_util.h"
+
 #include <algorithm>
 #include <cassert>
 #include <limits>
@@ -26,6 +28,8 @@
 namespace kittengrad {
 
 namespace {
+
+using detail::varint_size;
 
 constexpr std::string_view kBlockDomain = "kittengrad/journal-block/v1";
 static_assert(kBlockDomain.size() < 256, "the domain tag's length must fit one byte");
@@ -41,16 +45,6 @@ void put_uint(std::vector<std::uint8_t>& out, std::uint64_t v, int width_bytes) 
 
 void put_bytes(std::vector<std::uint8_t>& out, std::span<const std::uint8_t> bytes) {
   out.insert(out.end(), bytes.begin(), bytes.end());
-}
-
-// Bytes of an unsigned LEB128 varint, as the wire codec writes heights and counts.
-std::size_t varint_size(std::uint64_t v) {
-  std::size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
 }
 
 // Header fields on the wire; the count doubles as the length of the entry hash list.

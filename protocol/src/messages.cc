@@ -5,21 +5,17 @@
 
 #include <array>
 
+#include "wire_util.h"
+
 namespace kittengrad {
 
 namespace {
 
+using detail::Overloaded;
+constexpr std::size_t varint(std::uint64_t v) { return detail::varint_size(v); }
+
 constexpr std::size_t kNodeRefBytes = 32 + 6;  // ring id + IPv4 address and port
 constexpr std::size_t kRangeBytes = 64;
-
-std::size_t varint(std::uint64_t v) {
-  std::size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
 
 std::size_t nodes(const std::vector<NodeRef>& v) { return varint(v.size()) + v.size() * kNodeRefBytes; }
 
@@ -34,13 +30,6 @@ std::size_t symbols(const std::vector<CodedSymbol>& v) {
   for (const CodedSymbol& s : v) n += coded_symbol_wire_size(s);
   return n;
 }
-
-template <typename... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <typename... F>
-Overloaded(F...) -> Overloaded<F...>;
 
 std::size_t body_size(const Body& body) {
   return std::visit(

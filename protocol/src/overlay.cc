@@ -1,5 +1,6 @@
 // overlay.cc — dispatch, requests with deadlines and retries, persistence, periodic tasks.
 #include "overlay.h"
+#include "wire_util.h"
 
 #include <algorithm>
 #include <cassert>
@@ -9,12 +10,7 @@ namespace kittengrad {
 
 namespace {
 
-template <typename... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <typename... F>
-Overloaded(F...) -> Overloaded<F...>;
+using detail::Overloaded;
 
 }  // namespace
 

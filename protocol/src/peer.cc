@@ -5,17 +5,13 @@
 #include <limits>
 
 #include "overlay.h"
+#include "wire_util.h"
 
 namespace kittengrad {
 
 namespace {
 
-template <typename... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <typename... F>
-Overloaded(F...) -> Overloaded<F...>;
+using detail::Overloaded;
 
 // The request id of a message a client or peer sent, for its refusal.
 std::uint64_t request_id(const Body& body) {

@@ -23,6 +23,8 @@
 // expected, but never less than m / 1.4 (decoding m symbols failed, so d is likely larger).
 #include "kittengrad/riblt.h"
 
+#include "wire_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -32,6 +34,8 @@
 namespace kittengrad {
 
 namespace {
+
+using detail::varint_size;
 
 // Seeds the index stream apart from the check (which mixes the key with another salt).
 constexpr std::uint64_t kIndexSalt = 0x6b67696e64657831ULL;  // "kgindex1"
@@ -174,15 +178,6 @@ double expected_one_empty(const Evidence& ev) {
     (expected_empty(mid) > 1.0 ? lo : hi) = mid;
   }
   return std::sqrt(lo * hi);
-}
-
-std::size_t varint_size(std::uint64_t v) {
-  std::size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
 }
 
 }  // namespace

@@ -78,6 +78,7 @@ class Client {
     bool maybe_applied = false;    // an op request went out unanswered
     int route_attempts = 0;
   };
+  Op& new_op(OpKind kind, const std::string& ns, const RingId& key, Address gateway);
   void start(Op& op);
   void send_op(Op& op);
   void finish(std::uint64_t id, ErrorCode code, std::string detail);

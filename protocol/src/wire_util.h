@@ -1,0 +1,28 @@
+// wire_util.h — private helpers shared by the core's sources: the size of an LEB128 varint
+// (how the wire codec writes ids, heights and counts) and the `overloaded` visitor idiom.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace kittengrad::detail {
+
+// Bytes of an unsigned LEB128 varint.
+[[nodiscard]] constexpr std::size_t varint_size(std::uint64_t v) {
+  std::size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+// std::visit with one lambda per alternative.
+template <typename... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <typename... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+}  // namespace kittengrad::detail
