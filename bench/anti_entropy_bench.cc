@@ -64,6 +64,12 @@ std::uint64_t kind_count(const DirectNet::Counts& c, const std::string& name) {
   return 0;
 }
 
+std::uint64_t kind_bytes(const DirectNet::Counts& c, const std::string& name) {
+  for (std::size_t k = 0; k < kMessageKinds; ++k)
+    if (name == message_kind_name(k)) return c.bytes[k];
+  return 0;
+}
+
 void BM_AntiEntropy1MKeys100Differ(benchmark::State& state) {
   if (!crypto_init()) state.SkipWithError("libsodium did not start");
   std::vector<Entry> common;
@@ -121,7 +127,10 @@ void BM_AntiEntropy1MKeys100Differ(benchmark::State& state) {
     state.counters["round_trips"] = static_cast<double>(
         kind_count(diff, "ae_digest") + kind_count(diff, "ae_more") +
         kind_count(diff, "ae_exchange") + kind_count(diff, "range_pull"));
-    state.counters["symbols_sent"] = static_cast<double>(kind_count(diff, "ae_symbols"));
+    state.counters["symbol_messages"] = static_cast<double>(kind_count(diff, "ae_symbols"));
+    state.counters["symbol_bytes"] = static_cast<double>(kind_bytes(diff, "ae_symbols"));
+    state.counters["entry_bytes"] =
+        static_cast<double>(kind_bytes(diff, "ae_exchange") + kind_bytes(diff, "ae_entries"));
     state.counters["converged"] = equal ? 1 : 0;
     state.counters["agree_digests"] = static_cast<double>(kind_count(agree, "ae_digest"));
     state.counters["agree_bytes"] = static_cast<double>(ae_bytes(agree));
