@@ -85,6 +85,47 @@ void BM_StoreMergeIdentical(benchmark::State& state) {
 }
 BENCHMARK(BM_StoreMergeIdentical)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMillisecond);
 
+// Merge into an empty store: a new replica taking a whole range (the copy path).
+void BM_StoreMergeIntoEmpty(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const auto& pool = entry_pool(n);
+  Store theirs;
+  fill(theirs, pool, 0, n);
+  for (auto _ : state) {
+    auto dest = std::make_unique<Store>();
+    benchmark::DoNotOptimize(dest->merge_from(theirs));
+    state.PauseTiming();
+    dest.reset();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+}
+BENCHMARK(BM_StoreMergeIntoEmpty)->Arg(100'000)->Unit(benchmark::kMillisecond);
+
+// Merge 100 new entries into a store of `n`: a pull page or a small catch-up, where the
+// merge seeks its keys instead of walking the whole store. The keys are erased again
+// between iterations, untimed.
+void BM_StoreMergeSmallIntoLarge(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  constexpr std::size_t kSmall = 100;
+  const auto& pool = entry_pool(n + kSmall);
+  Store dest, small;
+  fill(dest, pool, 0, n);
+  fill(small, pool, n, n + kSmall);
+  std::vector<RingId> fresh;
+  small.for_each([&](const RingId& key, const KeySlot&) {
+    if (dest.find(key) == nullptr) fresh.push_back(key);
+  });
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(dest.merge_from(small));
+    state.PauseTiming();
+    for (const RingId& key : fresh) dest.erase_key(key);
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kSmall));
+}
+BENCHMARK(BM_StoreMergeSmallIntoLarge)->Arg(100'000)->Unit(benchmark::kMicrosecond);
+
 // Insert one by one with a precomputed hash (the path of eager replication).
 void BM_StoreInsert(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));

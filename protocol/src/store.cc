@@ -17,19 +17,25 @@
 // chain of dependent cache misses (about 160 ns each on our VMs), and that chain, not the
 // comparisons, bounded a merge at about 3 M entries/s. In leaves, a walk reads keys from
 // contiguous memory, and the only scattered reads left are the entries themselves, whose
-// addresses are known many keys ahead, so they are prefetched and overlap. A leaf splits
-// when full (in halves, or, when the new key falls past its last item, into a fresh leaf,
-// so that keys arriving in order fill leaves instead of halving them), and an erase folds a
-// leaf that runs low into a neighbour. Inserting shifts at most a leaf, and finding a leaf
-// is a map lookup over keys/48 nodes or so: both logarithmic.
+// addresses are known many keys ahead, so they are prefetched and overlap. An insert splits
+// a full leaf in halves (or, when the new key falls past its last item, starts a fresh leaf,
+// so that keys arriving in order fill leaves instead of halving them); a merge that
+// overflows a leaf cuts it into even leaves; an erase folds a leaf that runs low into a
+// neighbour. Inserting shifts at most a leaf, and finding a leaf is a map lookup over
+// keys/48 nodes or so: both logarithmic.
 //
 // Pointers: find() returns a slot inside a leaf, which moves when the leaf shifts, splits or
 // folds; hence the contract "valid until the next mutation". An empty store holds no
 // leaves at all (a null pointer), so the 100k small stores of a simulation stay small.
 //
 // Merge is set union, slot by slot: both stores are walked side by side in key order, a key
-// we lack copies the whole slot into place, a key we share merges two sorted vectors.
-// Entries are never re-verified or re-hashed here: the EntryId travels with the entry.
+// we lack is copied, a key we share merges two sorted vectors. Entries are never
+// re-verified or re-hashed here: the EntryId travels with the entry. A large merge is bound
+// by memory, not by comparisons, so it is written to touch as little as it can: it asks for
+// the entries of the slots a few keys ahead (prefetch), holds the keys it adds to a leaf
+// until its walk leaves the leaf (one shift of the leaf instead of one per key), reuses the
+// entry vectors that growing slots give up (fewer trips to malloc, and warm memory), and adds
+// its digests to the bucket tree in one pass as it walks (no buffer of the buckets).
 #include "kittengrad/store.h"
 
 #include <algorithm>
@@ -40,7 +46,7 @@
 #include <cstring>
 #include <iterator>
 #include <map>
-#include <type_traits>
+#include <optional>
 #include <utility>
 
 #include "kittengrad/rng.h"
@@ -57,8 +63,8 @@ static_assert(kBucketBits == 16, "bucket_of reads exactly two key bytes");
 // RIBLT index stream), so that the check is not correlated with anything else.
 constexpr std::uint64_t kCheckSalt = 0x6b67636865636b31ULL;  // "kgcheck1"
 
-// A merge that may bring this many entries adds them to the tree in one linear pass over
-// the buckets (about 100 us) instead of 16 steps per key.
+// A merge that may bring this many entries adds them to the tree in one pass along its
+// walk (at most a pass over the tree, about 100 us) instead of 16 steps per key.
 constexpr std::size_t kBatchAccountMin = 2048;
 
 // Keys per leaf. A leaf of 64 (key, slot) pairs is 3.5 KiB: an insert shifts half of that
@@ -68,9 +74,9 @@ constexpr std::size_t kLeafItemsMax = 64;
 constexpr std::size_t kLeafItemsLow = kLeafItemsMax / 4;
 static_assert(kLeafItemsLow >= 1 && kLeafItemsLow < kLeafItemsMax / 2);
 
-// A merge asks for the entries of the keys this far ahead of the one it works on, so that
-// their cache misses overlap; each key has two slots to fetch (ours and theirs), and a core
-// keeps a few dozen misses in flight.
+// A merge asks for the entries of slots this far ahead of the ones it works on (theirs by
+// key, ours by position), so that their cache misses overlap: each key has two slots to
+// fetch, and a core keeps a few dozen misses in flight.
 constexpr std::size_t kPrefetchKeys = 8;
 // Prefetch at most this much of one slot: a slot is usually one or two entries.
 constexpr std::size_t kPrefetchBytesMax = 4 * sizeof(StoredEntry);
@@ -136,18 +142,19 @@ int compare_ids(const RingId& a, const RingId& b) {
   return 0;
 }
 
-// Equality of byte arrays, a word at a time (the library's operator== calls memcmp).
+// Equality of byte arrays, a word at a time (the library's operator== calls memcmp). A
+// length that is not a multiple of 8 ends with a word that overlaps the one before.
 template <std::size_t N>
 bool same_bytes(const std::array<std::uint8_t, N>& a, const std::array<std::uint8_t, N>& b) {
+  static_assert(N >= 8);
+  auto word = [](const std::array<std::uint8_t, N>& v, std::size_t at) {
+    std::uint64_t x = 0;
+    std::memcpy(&x, v.data() + at, sizeof x);
+    return x;
+  };
   std::uint64_t diff = 0;
-  std::size_t i = 0;
-  for (; i + 8 <= N; i += 8) {
-    std::uint64_t x = 0, y = 0;
-    std::memcpy(&x, a.data() + i, sizeof x);
-    std::memcpy(&y, b.data() + i, sizeof y);
-    diff |= x ^ y;
-  }
-  for (; i < N; ++i) diff |= static_cast<std::uint64_t>(a[i] ^ b[i]);
+  for (std::size_t i = 0; i + 8 <= N; i += 8) diff |= word(a, i) ^ word(b, i);
+  if constexpr (N % 8 != 0) diff |= word(a, N - 8) ^ word(b, N - 8);
   return diff == 0;
 }
 
@@ -169,51 +176,106 @@ bool same_stored(const StoredEntry& a, const StoredEntry& b) {
          same_bytes(a.entry.signature, b.entry.signature) &&
          same_bytes(a.entry.update.bytes, b.entry.update.bytes) &&
          same_bytes(a.entry.author, b.entry.author) &&
-         same_bytes(a.entry.canonical.bytes, b.entry.canonical.bytes) && a.entry.ns == b.entry.ns;
+         same_bytes(a.entry.canonical.bytes, b.entry.canonical.bytes) &&
+         std::equal(a.entry.ns.begin(), a.entry.ns.end(), b.entry.ns.begin(), b.entry.ns.end());
 }
 
 // Advances `i` past the entries of `ours` that sort before `t`; returns true iff `t` is
 // then at `i` (already held). Equal entries are caught before any order comparison, since
 // merges mostly offer entries we hold.
 template <typename It>
-bool skip_to(It& i, It end, const StoredEntry& t, std::vector<StoredEntry>* moved_to) {
-  while (i != end) {
+bool skip_to(It& i, It end, const StoredEntry& t) {
+  for (; i != end; ++i) {
     if (same_stored(*i, t)) return true;
     if (!stored_less(*i, t)) return false;
-    if (moved_to != nullptr) moved_to->push_back(std::move(*i));
-    ++i;
   }
   return false;
 }
 
-// Number of entries of `theirs` that `ours` lacks (both sorted, strictly increasing).
-std::size_t count_missing(const std::vector<StoredEntry>& ours,
-                          const std::vector<StoredEntry>& theirs) {
-  std::size_t missing = 0;
-  auto i = ours.begin();
-  for (const StoredEntry& t : theirs) {
-    if (!skip_to(i, ours.end(), t, nullptr)) ++missing;
+// Entry vectors that a merge has let go, kept to hold the next slot of exactly their
+// capacity. A slot that gains entries moves to a larger vector and gives up its old one,
+// and a key we lack needs a new one: about one allocation and one free per key offered, and
+// glibc pays for each with walks of its free lists, on chunks long out of cache. A vector
+// given up a moment ago is in cache, and taking it costs nothing; capacities are kept
+// exact, so no slot holds more memory than before.
+class Recycler {
+ public:
+  Recycler() = default;
+  Recycler(const Recycler&) = delete;
+  Recycler& operator=(const Recycler&) = delete;
+
+  // An empty vector whose capacity is exactly n.
+  std::vector<StoredEntry> take(std::size_t n) {
+    if (n >= 1 && n <= kCapacities && !kept_[n - 1].empty()) {
+      std::vector<StoredEntry> v = std::move(kept_[n - 1].back());
+      kept_[n - 1].pop_back();
+      return v;
+    }
+    std::vector<StoredEntry> v;
+    v.reserve(n);
+    return v;
   }
-  return missing;
-}
+
+  // Takes back a vector that no slot holds any more (freeing it if there is no room).
+  void give(std::vector<StoredEntry>&& v) {
+    v.clear();  // the capacity stays
+    const std::size_t n = v.capacity();
+    if (n < 1 || n > kCapacities || kept_[n - 1].size() == kKeptPerCapacity) return;
+    if (kept_[n - 1].empty()) kept_[n - 1].reserve(kKeptPerCapacity);
+    kept_[n - 1].push_back(std::move(v));
+  }
+
+ private:
+  static constexpr std::size_t kCapacities = 8;        // slots rarely hold more entries
+  static constexpr std::size_t kKeptPerCapacity = 16;  // the most recent are the warm ones
+  std::array<std::vector<std::vector<StoredEntry>>, kCapacities> kept_;
+};
 
 // Union of two sorted slots into `ours`; returns the digest of the entries it added.
-RangeDigest merge_slot(KeySlot& ours, const KeySlot& theirs) {
-  RangeDigest added;
-  // Count first: when nothing is missing, nothing moves.
-  const std::size_t missing = count_missing(ours.entries, theirs.entries);
-  if (missing == 0) return added;
-  std::vector<StoredEntry> merged;
-  merged.reserve(ours.entries.size() + missing);
-  auto i = ours.entries.begin();
-  for (const StoredEntry& t : theirs.entries) {
-    if (skip_to(i, ours.entries.end(), t, &merged)) continue;
-    merged.push_back(t);
-    added.add(t.id);
+//
+// One pass of comparisons plans the merge (where each entry of theirs goes among ours, or
+// that we hold it already); when nothing is missing, nothing moves. Otherwise the merged
+// vector is filled from the plan, with no second round of comparisons.
+RangeDigest merge_slot(KeySlot& ours, const KeySlot& theirs, Recycler& recycler) {
+  constexpr std::size_t kPlanInline = 16;  // slots are rarely larger
+  constexpr std::size_t kHeld = SIZE_MAX;
+  const std::vector<StoredEntry>& mine = ours.entries;
+  const std::vector<StoredEntry>& offered = theirs.entries;
+  std::array<std::size_t, kPlanInline> inline_plan;
+  std::vector<std::size_t> long_plan;
+  std::size_t* place = inline_plan.data();
+  if (offered.size() > kPlanInline) {
+    long_plan.resize(offered.size());
+    place = long_plan.data();
   }
-  std::move(i, ours.entries.end(), std::back_inserter(merged));
-  ours.entries = std::move(merged);
+  std::size_t missing = 0;
+  auto i = mine.begin();
+  for (std::size_t j = 0; j < offered.size(); ++j) {
+    const bool held = skip_to(i, mine.end(), offered[j]);
+    place[j] = held ? kHeld : static_cast<std::size_t>(i - mine.begin());
+    if (!held) ++missing;
+  }
+  RangeDigest added;
+  if (missing == 0) return added;
+  std::vector<StoredEntry> merged = recycler.take(mine.size() + missing);
+  std::size_t from = 0;  // ours before `from` are in merged
+  for (std::size_t j = 0; j < offered.size(); ++j) {
+    if (place[j] == kHeld) continue;
+    for (; from < place[j]; ++from) merged.push_back(std::move(ours.entries[from]));
+    merged.push_back(offered[j]);
+    added.add(offered[j].id);
+  }
+  for (; from < mine.size(); ++from) merged.push_back(std::move(ours.entries[from]));
+  ours.entries.swap(merged);
+  recycler.give(std::move(merged));
   return added;
+}
+
+// A copy of a slot, in a recycled vector when there is one.
+KeySlot copy_slot(const KeySlot& slot, Recycler& recycler) {
+  KeySlot copy{recycler.take(slot.entries.size())};
+  copy.entries.insert(copy.entries.end(), slot.entries.begin(), slot.entries.end());
+  return copy;
 }
 
 // Asks for the cache lines of a slot's entries (the first few of them).
@@ -251,14 +313,21 @@ struct SlotItem {
 using Leaf = std::vector<SlotItem>;
 using LeafMap = std::map<RingId, Leaf, KeyLess>;
 
-// A position: item `idx` of `leaf`, or past the end when leaf is the map's end().
-template <typename LeafIt>
-struct Pos {
-  LeafIt leaf;
+// A position for reading: item `idx` of `leaf`, or past the end when leaf is end().
+struct ConstPos {
+  LeafMap::const_iterator leaf;
   std::size_t idx = 0;
 };
-using ConstPos = Pos<LeafMap::const_iterator>;
-using MutPos = Pos<LeafMap::iterator>;
+
+// Where a key is or belongs among our leaves, for inserts and for the walk of a merge: item
+// `idx` of `leaf` (idx may be leaf's size: past its last item), and the leaf after it.
+struct Cursor {
+  LeafMap::iterator leaf;
+  std::size_t idx = 0;
+  LeafMap::iterator next;  // std::next(leaf), kept at hand: the walk checks it every key
+
+  Cursor(LeafMap::iterator l, std::size_t i) : leaf(l), idx(i), next(std::next(l)) {}
+};
 
 // The leaf whose fence range holds `key`. REQUIRES: leaves not empty (the first fence is
 // zero, so there is always one).
@@ -270,9 +339,9 @@ auto leaf_of(Map& leaves, const RingId& key) {
 
 // Index of the first item of `leaf`, at or after `from`, whose key is >= `key`.
 std::size_t lower_index(const Leaf& leaf, std::size_t from, const RingId& key) {
-  const auto it = std::lower_bound(
-      leaf.begin() + static_cast<std::ptrdiff_t>(from), leaf.end(), key,
-      [](const SlotItem& item, const RingId& k) { return key_less(item.key, k); });
+  const auto it =
+      std::lower_bound(leaf.begin() + static_cast<std::ptrdiff_t>(from), leaf.end(), key,
+                       [](const SlotItem& item, const RingId& k) { return key_less(item.key, k); });
   return static_cast<std::size_t>(it - leaf.begin());
 }
 
@@ -306,23 +375,21 @@ void step(ConstPos& p) {
 const SlotItem& item_at(const ConstPos& p) { return p.leaf->second[p.idx]; }
 
 // The slot of `key`, or nullptr.
-template <typename Map>
-auto* find_slot(Map& leaves, const RingId& key) {
-  using Slot = std::conditional_t<std::is_const_v<Map>, const KeySlot, KeySlot>;
-  Slot* found = nullptr;
-  if (leaves.empty()) return found;
-  auto& items = leaf_of(leaves, key)->second;
+const KeySlot* find_slot(const LeafMap& leaves, const RingId& key) {
+  if (leaves.empty()) return nullptr;
+  const Leaf& items = leaf_of(leaves, key)->second;
   const std::size_t idx = lower_index(items, 0, key);
-  if (idx < items.size() && same_key(items[idx].key, key)) found = &items[idx].slot;
-  return found;
+  return idx < items.size() && same_key(items[idx].key, key) ? &items[idx].slot : nullptr;
 }
 
-// Makes room for one more item in a leaf that is not full: capacity grows by doubling up
-// to a full leaf, so small stores hold small leaves.
+// Makes room for one more item in a leaf that is not full. Capacity grows by half up to a
+// full leaf, so the one leaf of a small store wastes little (peers of a large simulation
+// hold a few dozen keys each); leaves cut by splits are given a full capacity at once.
 void make_room(Leaf& leaf) {
   assert(leaf.size() < kLeafItemsMax);
   if (leaf.size() < leaf.capacity()) return;
-  leaf.reserve(std::min(kLeafItemsMax, std::max<std::size_t>(4, 2 * leaf.size())));
+  const std::size_t grown = leaf.size() + std::max<std::size_t>(1, leaf.size() / 2);
+  leaf.reserve(std::min(kLeafItemsMax, grown));
 }
 
 // Moves the items of leaf `it` from `from` on into a new leaf fenced at `fence`, placed
@@ -341,46 +408,127 @@ LeafMap::iterator split_leaf(LeafMap& leaves, LeafMap::iterator it, std::size_t 
 
 // Inserts the new key `key` at `c`, where a seek for it stopped (the first item above it in
 // the leaf whose range holds it), and leaves `c` on it; returns its slot.
-KeySlot& insert_at(LeafMap& leaves, MutPos& c, const RingId& key, KeySlot slot) {
+KeySlot& insert_at(LeafMap& leaves, Cursor& c, const RingId& key, KeySlot slot) {
   if (c.leaf->second.size() == kLeafItemsMax) {
     const std::size_t size = c.leaf->second.size();
     if (c.idx == size) {
       // Past the last item: start a fresh leaf at the key, which keys that follow in order
       // will fill.
-      c.leaf = split_leaf(leaves, c.leaf, size, key);
-      c.idx = 0;
+      c = Cursor(split_leaf(leaves, c.leaf, size, key), 0);
     } else {
       const std::size_t half = size / 2;
       const auto upper = split_leaf(leaves, c.leaf, half, c.leaf->second[half].key);
       // At exactly `half` the key is below the new fence: it ends the lower leaf.
-      if (c.idx > half) c = MutPos{upper, c.idx - half};
+      c = c.idx > half ? Cursor(upper, c.idx - half) : Cursor(c.leaf, c.idx);
     }
   }
   Leaf& items = c.leaf->second;
   make_room(items);
-  items.insert(items.begin() + static_cast<std::ptrdiff_t>(c.idx),
-               SlotItem{key, std::move(slot)});
+  items.insert(items.begin() + static_cast<std::ptrdiff_t>(c.idx), SlotItem{key, std::move(slot)});
   return items[c.idx].slot;
 }
+
+// Keys a merge adds to the leaf its walk is in, held back until the walk leaves that leaf
+// and then put in place in one pass: inserted one by one, each would shift the rest of the
+// leaf, and a merge brings keys to most of the leaves it walks.
+class PendingInserts {
+ public:
+  // Holds `key` (new to the store) for the place where a seek for it stopped.
+  // REQUIRES: keys come in increasing order, all in one leaf until flush().
+  void add(const Cursor& c, const RingId& key, KeySlot slot) {
+    assert(held_.empty() || c.leaf == leaf_);
+    leaf_ = c.leaf;
+    held_.push_back(Held{c.idx, SlotItem{key, std::move(slot)}});
+  }
+
+  [[nodiscard]] bool empty() const { return held_.empty(); }
+
+  // Puts the held keys in their leaf, which splits into even leaves if they do not fit;
+  // returns the last of these (the one that now ends the old leaf's range).
+  LeafMap::iterator flush(LeafMap& leaves) {
+    Leaf& leaf = leaf_->second;
+    const std::size_t total = leaf.size() + held_.size();
+    if (total <= kLeafItemsMax) {
+      // Merge from the back: every item moves once, at most.
+      if (leaf.capacity() < total) leaf.reserve(std::min(kLeafItemsMax, 2 * total));
+      std::size_t i = leaf.size();
+      leaf.resize(total);
+      std::size_t w = total;
+      for (auto h = held_.rbegin(); h != held_.rend(); ++h) {
+        for (; i > h->idx; --i) leaf[--w] = std::move(leaf[i - 1]);
+        leaf[--w] = std::move(h->item);
+      }
+      held_.clear();
+      return leaf_;
+    }
+    std::vector<SlotItem> all;
+    all.reserve(total);
+    std::size_t i = 0;
+    for (Held& h : held_) {
+      for (; i < h.idx; ++i) all.push_back(std::move(leaf[i]));
+      all.push_back(std::move(h.item));
+    }
+    for (; i < leaf.size(); ++i) all.push_back(std::move(leaf[i]));
+    held_.clear();
+    const std::size_t pieces = (total + kLeafItemsMax - 1) / kLeafItemsMax;
+    auto it = leaf_;
+    for (std::size_t p = 0, from = 0; p < pieces; ++p) {
+      const std::size_t to = total * (p + 1) / pieces;
+      Leaf piece;
+      piece.reserve(kLeafItemsMax);
+      piece.assign(std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(from)),
+                   std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(to)));
+      if (p == 0) {
+        it->second = std::move(piece);  // the first piece keeps the leaf and its fence
+      } else {
+        const RingId fence = piece.front().key;
+        it = leaves.emplace_hint(std::next(it), fence, std::move(piece));
+      }
+      from = to;
+    }
+    return it;
+  }
+
+ private:
+  struct Held {
+    std::size_t idx;  // goes before this item of the leaf as it was
+    SlotItem item;
+  };
+  LeafMap::iterator leaf_;
+  std::vector<Held> held_;
+};
 
 // Moves `c` forward to `key`'s place: the first item >= key in the leaf whose fence range
 // holds it (possibly just past that leaf's last item). Keys sought in increasing order
 // cost a step each when dense and a map lookup each when sparse. REQUIRES: key is above
-// every key before c. A cursor left behind by inserts elsewhere (idx past its leaf) is
-// taken back to the leaf's end first.
-void seek(LeafMap& leaves, MutPos& c, const RingId& key) {
-  const auto next = std::next(c.leaf);
-  if (next != leaves.end() && !key_less(key, next->first)) {
-    const auto after = std::next(next);
-    c.leaf = (after == leaves.end() || key_less(key, after->first)) ? next : leaf_of(leaves, key);
-    c.idx = 0;
+// every key before c, and c.next is still the leaf after c.leaf.
+void seek(LeafMap& leaves, Cursor& c, const RingId& key) {
+  if (c.next != leaves.end() && !key_less(key, c.next->first)) {
+    const auto after = std::next(c.next);
+    c = Cursor(
+        (after == leaves.end() || key_less(key, after->first)) ? c.next : leaf_of(leaves, key), 0);
   }
   const Leaf& items = c.leaf->second;
-  c.idx = std::min(c.idx, items.size());
+  assert(c.idx <= items.size());
   for (std::size_t s = 0; s < kSeekLinearSteps; ++s, ++c.idx) {
     if (c.idx == items.size() || !key_less(items[c.idx].key, key)) return;
   }
   c.idx = lower_index(items, c.idx, key);
+}
+
+// Asks for the entries of the item `distance` places after c (in c's leaf or the next). A
+// merge of stores of similar sizes compares our slots nearly one per key offered, so the
+// slot a few places on is one it will soon read; when the stores differ much in size some
+// of these are wasted (at most one slot per key offered) or early, which costs far less
+// than a second search for the key ahead. Always inlined, as prefetch_slot is.
+[[gnu::always_inline]] inline void prefetch_after(const LeafMap& leaves, const Cursor& c,
+                                                  std::size_t distance) {
+  const Leaf& items = c.leaf->second;
+  std::size_t i = c.idx + distance;
+  if (i < items.size()) return prefetch_slot(items[i].slot);
+  if (c.next == leaves.end()) return;
+  i -= items.size();
+  if (i < c.next->second.size()) prefetch_slot(c.next->second[i].slot);
 }
 
 // Moves all items of `from` to the end of `to`. REQUIRES: they fit in one leaf, and all of
@@ -425,7 +573,7 @@ LeafMap copy_leaves(const LeafMap& from) {
   }
   for (const auto& [fence, items] : from) {
     Leaf copy;
-    copy.reserve(items.size());
+    copy.reserve(items.capacity());  // room to grow as the source had, without moving
     for (const SlotItem& item : items) {
       if (ahead.leaf != from.end()) {
         prefetch_slot(item_at(ahead).slot);
@@ -494,17 +642,49 @@ struct Store::Fenwick {
     return acc;
   }
 
-  // Adds per-bucket digests (delta[bucket + 1]) in one pass. The tree is linear in its
-  // buckets, so tree(x + delta) = tree(x) + tree(delta), and tree(delta) is built in
-  // place: each node, once complete, is pushed into its parent. Consumes delta.
-  void add_all(std::vector<RangeDigest>& delta) {
-    assert(delta.size() == kBuckets + 1);
-    for (std::size_t i = 1; i <= kBuckets; ++i) {
-      const std::size_t parent = i + (i & (~i + 1));
-      if (parent <= kBuckets) combine(delta[parent], delta[i]);
-      combine(tree[i], delta[i]);
+  // Adds per-bucket digests that arrive in nondecreasing bucket order (as a walk of the
+  // keys yields them) in one pass over the tree, with no buffer of the buckets. The tree is
+  // linear in its buckets, so tree(x + delta) = tree(x) + tree(delta), and node i of
+  // tree(delta) is bucket i - 1 plus its children i - 1, i - 2, i - 4, ... (the nodes just
+  // before it whose lowbit is below its own). A node is complete once the stream has passed
+  // its bucket: it is added to the tree and waits, one per level, for its parent, which
+  // takes the waiting nodes of every level below its own. The pass costs a few nanoseconds
+  // per node, 65,536 nodes whatever the number of buckets added: worth it for large merges
+  // only (kBatchAccountMin), and far cheaper than a bucket buffer, whose 1.5 MiB of fresh
+  // pages alone cost milliseconds to fault in on a VM.
+  class InOrder {
+   public:
+    explicit InOrder(Fenwick& f) : f_(f) {}
+    InOrder(const InOrder&) = delete;
+    InOrder& operator=(const InOrder&) = delete;
+
+    void add(std::size_t bucket, const RangeDigest& d) {
+      assert(bucket + 1 >= next_);
+      complete_below(bucket + 1);
+      combine(open_, d);
     }
-  }
+    // Completes every node: the tree then holds all that was added.
+    void finish() { complete_below(kBuckets + 1); }
+
+   private:
+    // Completes the nodes from next_ to node - 1 (1-based); open_ belongs to next_.
+    void complete_below(std::size_t node) {
+      for (; next_ < node; ++next_) {
+        const auto level = static_cast<std::size_t>(std::countr_zero(next_));
+        RangeDigest value = std::exchange(open_, RangeDigest{});
+        for (std::size_t k = 0; k < level; ++k) combine(value, waiting_[k]);
+        combine(f_.tree[next_], value);
+        waiting_[level] = value;
+      }
+    }
+
+    Fenwick& f_;
+    std::size_t next_ = 1;  // the first node not yet complete
+    RangeDigest open_;      // the digest of bucket next_ - 1 so far
+    // waiting_[k]: the last complete node of level k (its parent takes it; the root, of
+    // level kBucketBits, has none, and nothing reads its slot).
+    std::array<RangeDigest, kBucketBits + 1> waiting_{};
+  };
 };
 
 Store::Store() = default;
@@ -541,21 +721,19 @@ void Store::account(const RingId& key, const RangeDigest& delta) {
 
 void Store::build_fenwick_if_large() {
   if (fenwick_ || entries_ < kFenwickEntriesMin) return;
-  std::vector<RangeDigest> buckets(kBuckets + 1);
-  for (const auto& [fence, items] : leaves_of(slots_.index)) {
-    for (const SlotItem& item : items) {
-      combine(buckets[bucket_of(item.key) + 1], slot_digest(item.slot));
-    }
-  }
   fenwick_ = std::make_unique<Fenwick>();
-  fenwick_->add_all(buckets);
+  Fenwick::InOrder adder(*fenwick_);
+  for (const auto& [fence, items] : leaves_of(slots_.index)) {
+    for (const SlotItem& item : items) adder.add(bucket_of(item.key), slot_digest(item.slot));
+  }
+  adder.finish();
 }
 
 bool Store::insert(const Entry& e, const Hash256& hash) {
   const RingId key = e.key();
   LeafMap& leaves = index().leaves;
   if (leaves.empty()) leaves.emplace(RingId{}, Leaf{});
-  MutPos c{leaf_of(leaves, key), 0};
+  Cursor c(leaf_of(leaves, key), 0);
   c.idx = lower_index(c.leaf->second, 0, key);
   const StoredEntry stored{e, EntryId::of(hash)};
   if (c.idx < c.leaf->second.size() && same_key(c.leaf->second[c.idx].key, key)) {
@@ -603,49 +781,54 @@ std::size_t Store::merge_from(const Store& other) {
     return entries_;
   }
   const std::size_t entries_before = entries_;
-  // Large merges into a large store collect per-bucket deltas and apply them in one pass.
-  const bool batch = fenwick_ != nullptr && other.entries_ >= kBatchAccountMin;
-  std::vector<RangeDigest> delta(batch ? kBuckets + 1 : 0);
+  // Large merges into a large store add to the tree in one pass, as the walk goes.
+  std::optional<Fenwick::InOrder> adder;
+  if (fenwick_ != nullptr && other.entries_ >= kBatchAccountMin) adder.emplace(*fenwick_);
   auto note = [&](const RingId& key, const RangeDigest& added) {
     if (added.count == 0) return;
-    if (!batch) return account(key, added);
+    if (!adder) return account(key, added);
     entries_ += static_cast<std::size_t>(added.count);
     combine(total_, added);
-    combine(delta[bucket_of(key) + 1], added);
+    adder->add(bucket_of(key), added);
   };
   LeafMap& leaves = slots_.index->leaves;
   const LeafMap& theirs = other.slots_.index->leaves;
-  // `ours` is where the key being merged is or belongs; `ahead` runs kPrefetchKeys keys
-  // ahead in theirs, and `ahead_ours` follows it in ours, asking for both slots' entries.
-  MutPos ours{leaves.begin(), 0};
-  MutPos ahead_ours = ours;
+  // `ours` is where the key being merged is or belongs in our leaves. Entries are asked for
+  // kPrefetchKeys ahead: theirs by key (`ahead`), ours by position past `ours` (see
+  // prefetch_after).
+  Recycler recycler;
+  PendingInserts pending;
+  Cursor ours(leaves.begin(), 0);
   ConstPos ahead = first_pos(theirs);
-  auto prefetch_ahead = [&] {
-    const SlotItem& t = item_at(ahead);
-    prefetch_slot(t.slot);
-    seek(leaves, ahead_ours, t.key);
-    const Leaf& items = ahead_ours.leaf->second;
-    if (ahead_ours.idx < items.size() && same_key(items[ahead_ours.idx].key, t.key)) {
-      prefetch_slot(items[ahead_ours.idx].slot);
-    }
+  for (std::size_t k = 0; k < kPrefetchKeys && ahead.leaf != theirs.end(); ++k) {
+    prefetch_slot(item_at(ahead).slot);
     step(ahead);
-  };
-  for (std::size_t k = 0; k < kPrefetchKeys && ahead.leaf != theirs.end(); ++k) prefetch_ahead();
+  }
   for (const auto& [fence, items] : theirs) {
     for (const SlotItem& t : items) {
-      if (ahead.leaf != theirs.end()) prefetch_ahead();
+      if (ahead.leaf != theirs.end()) {
+        prefetch_slot(item_at(ahead).slot);
+        step(ahead);
+      }
+      if (!pending.empty() && ours.next != leaves.end() && !key_less(t.key, ours.next->first)) {
+        // The walk leaves the leaf: put the keys held for it in place first.
+        const auto last = pending.flush(leaves);
+        ours = Cursor(last, last->second.size());
+      }
       seek(leaves, ours, t.key);
+      prefetch_after(leaves, ours, kPrefetchKeys);
       Leaf& here = ours.leaf->second;
       if (ours.idx < here.size() && same_key(here[ours.idx].key, t.key)) {
-        note(t.key, merge_slot(here[ours.idx].slot, t.slot));
+        note(t.key, merge_slot(here[ours.idx].slot, t.slot, recycler));
       } else {
-        insert_at(leaves, ours, t.key, t.slot);
+        pending.add(ours, t.key, copy_slot(t.slot, recycler));
         ++slots_.keys;
         note(t.key, slot_digest(t.slot));
       }
     }
   }
-  if (batch) fenwick_->add_all(delta);
+  if (!pending.empty()) pending.flush(leaves);
+  if (adder) adder->finish();
   build_fenwick_if_large();
   return entries_ - entries_before;
 }
@@ -746,8 +929,9 @@ bool Store::same_contents(const Store& other) const {
   for (ConstPos p = first_pos(mine); p.leaf != mine.end(); step(p), step(q)) {
     const SlotItem& x = item_at(p);
     const SlotItem& y = item_at(q);  // as many keys on both sides
-    if (!same_key(x.key, y.key) || !std::equal(x.slot.entries.begin(), x.slot.entries.end(),
-                                      y.slot.entries.begin(), y.slot.entries.end(), same_stored)) {
+    if (!same_key(x.key, y.key) ||
+        !std::equal(x.slot.entries.begin(), x.slot.entries.end(), y.slot.entries.begin(),
+                    y.slot.entries.end(), same_stored)) {
       return false;
     }
   }

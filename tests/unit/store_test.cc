@@ -2,6 +2,10 @@
 // force (wrap-around and the whole ring included, in both the small-store scan path and the
 // bucket-tree path), erase_key, keys_outside and the lookup order.
 //
+// The layout (sorted leaves of keys, split and folded as keys come and go) is checked on
+// stores large enough to hold hundreds of leaves: long mixes of inserts in random and in key
+// order, erasures and merges of every shape, each step against a brute-force model.
+//
 // Randomised tests run many seeded cases; a failing case prints its seed and the command
 // that replays just that case (KG_SEED=<seed>).
 #include "kittengrad/store.h"
@@ -10,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <ostream>
 #include <set>
 #include <string>
@@ -398,6 +403,352 @@ TEST(Store, MoveKeepsContentsAndEmptiesTheSource) {
   u = std::move(t);
   EXPECT_EQ(u.digest(a, b), part);
   EXPECT_EQ(u.entry_count(), Store::kFenwickEntriesMin + 10);
+}
+
+// ---- Large stores: the leaves against a brute-force model ----
+
+// Entries with random bytes for signatures, as the benchmarks use: the store never
+// verifies, and signing tens of thousands of entries would only slow the tests. Few
+// timestamps, so that the lookup order has to break ties.
+std::vector<PoolEntry> make_unsigned_pool(std::size_t entries, std::size_t canonicals,
+                                          std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<PoolEntry> pool;
+  pool.reserve(entries);
+  for (std::size_t i = 0; i < entries; ++i) {
+    Entry e;
+    e.ns = "default";
+    e.canonical = Cid::of_record("canonical-" + std::to_string(rng.below(canonicals)));
+    e.update = Cid::of_record("update-" + std::to_string(i));
+    e.timestamp_ms = static_cast<std::int64_t>(1000 + rng.below(4));
+    for (auto& b : e.author) b = static_cast<std::uint8_t>(rng.below(256));
+    for (auto& b : e.signature) b = static_cast<std::uint8_t>(rng.below(256));
+    const Hash256 h = entry_hash(e);
+    const RingId key = e.key();
+    pool.push_back(PoolEntry{std::move(e), h, key});
+  }
+  return pool;
+}
+
+// 30k entries over 12k canonicals: hundreds of leaves, slots of one to several entries.
+const std::vector<PoolEntry>& big_pool() {
+  static const std::vector<PoolEntry> pool = make_unsigned_pool(30000, 12000, 23);
+  return pool;
+}
+
+// What a store should hold: pool indices by key.
+using Model = std::map<RingId, std::set<std::size_t>>;
+
+void model_add(Model& m, const std::vector<PoolEntry>& pool, const std::vector<std::size_t>& idx) {
+  for (const std::size_t i : idx) m[pool[i].key].insert(i);
+}
+
+std::size_t model_entries(const Model& m) {
+  std::size_t n = 0;
+  for (const auto& [key, set] : m) n += set.size();
+  return n;
+}
+
+// The store holds exactly the model: same keys in order, each slot the model's entries in
+// lookup order with their ids, find() agreeing with the walk, digests and range walks
+// agreeing with brute force.
+void expect_matches_model(const Store& s, const Model& m, const std::vector<PoolEntry>& pool,
+                          Rng& rng) {
+  ASSERT_EQ(s.key_count(), m.size());
+  ASSERT_EQ(s.entry_count(), model_entries(m));
+  auto want = m.begin();
+  bool same = true;
+  s.for_each([&](const RingId& key, const KeySlot& slot) {
+    if (!same) return;
+    if (want == m.end() || key != want->first) {
+      same = false;
+      ADD_FAILURE() << "unexpected key " << key.hex();
+      return;
+    }
+    std::vector<const PoolEntry*> expected;
+    for (const std::size_t i : want->second) expected.push_back(&pool[i]);
+    std::sort(expected.begin(), expected.end(), [](const PoolEntry* a, const PoolEntry* b) {
+      return entry_order_less(a->entry, b->entry);
+    });
+    if (slot.entries.size() != expected.size()) {
+      same = false;
+      ADD_FAILURE() << "slot of " << key.hex() << " holds " << slot.entries.size();
+      return;
+    }
+    for (std::size_t k = 0; k < expected.size(); ++k) {
+      if (!(slot.entries[k].entry == expected[k]->entry) ||
+          slot.entries[k].id != EntryId::of(expected[k]->hash)) {
+        same = false;
+        ADD_FAILURE() << "slot of " << key.hex() << " differs at " << k;
+        return;
+      }
+    }
+    if (s.find(key) != &slot) {
+      same = false;
+      ADD_FAILURE() << "find(" << key.hex() << ") is not the slot the walk shows";
+      return;
+    }
+    ++want;
+  });
+  ASSERT_TRUE(same);
+  ASSERT_TRUE(want == m.end());
+  for (int k = 0; k < 50; ++k) {
+    const RingId absent = random_id(rng);
+    if (m.count(absent) == 0) {
+      ASSERT_EQ(s.find(absent), nullptr);
+    }
+  }
+  RangeDigest whole;
+  for (const auto& [key, set] : m) {
+    for (const std::size_t i : set) whole.add(EntryId::of(pool[i].hash));
+  }
+  ASSERT_EQ(s.digest(RingId{}, RingId{}), whole);
+  expect_ranges_match(s, rng, 40);
+}
+
+// Pool indices whose keys lie in [lo, hi) (top 64 bits), in random order.
+std::vector<std::size_t> indices_in_band(const std::vector<PoolEntry>& pool, std::uint64_t lo,
+                                         std::uint64_t hi, double keep, Rng& rng) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < pool.size(); ++i) {
+    const std::uint64_t k = pool[i].key.top64();
+    if (k >= lo && k < hi && rng.chance(keep)) out.push_back(i);
+  }
+  shuffle(out, rng);
+  return out;
+}
+
+// Indices sorted by key (ascending or descending): inserts that arrive in ring order.
+std::vector<std::size_t> sorted_by_key(const std::vector<PoolEntry>& pool,
+                                       std::vector<std::size_t> idx, bool descending) {
+  std::stable_sort(idx.begin(), idx.end(), [&pool, descending](std::size_t a, std::size_t b) {
+    return descending ? pool[b].key < pool[a].key : pool[a].key < pool[b].key;
+  });
+  return idx;
+}
+
+TEST(StoreLayout, InsertsInAnyOrderMatchTheModel) {
+  const auto& pool = big_pool();
+  for (const std::uint64_t seed : case_seeds(3)) {
+    SCOPED_TRACE(replay_hint(seed));
+    Rng rng(seed);
+    const std::vector<std::size_t> idx = random_subset(rng, pool.size(), 0.8);
+    Model model;
+    model_add(model, pool, idx);
+    for (const int order : {0, 1, 2}) {  // random, ascending keys, descending keys
+      SCOPED_TRACE("order " + std::to_string(order));
+      Store s;
+      fill(s, pool, order == 0 ? idx : sorted_by_key(pool, idx, order == 2));
+      for (std::size_t k = 0; k < idx.size(); k += 97) {  // repeats are refused
+        ASSERT_FALSE(s.insert(pool[idx[k]].entry, pool[idx[k]].hash));
+      }
+      expect_matches_model(s, model, pool, rng);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+// Merges of every shape into stores of every size: empty, disjoint key bands on either
+// side, bands inside the other, sparse into dense, dense into sparse, overlapping halves.
+TEST(StoreLayout, MergesOfEveryShapeMatchTheModel) {
+  const auto& pool = big_pool();
+  constexpr std::uint64_t kQuarter = std::uint64_t{1} << 62;
+  for (const std::uint64_t seed : case_seeds(2)) {
+    SCOPED_TRACE(replay_hint(seed));
+    Rng rng(seed);
+    struct Shape {
+      const char* name;
+      std::uint64_t ours_lo, ours_hi;
+      double ours_keep;
+      std::uint64_t theirs_lo, theirs_hi;
+      double theirs_keep;
+    };
+    const Shape shapes[] = {
+        {"into empty", 0, 0, 0.0, 0, UINT64_MAX, 0.7},
+        {"from a band below", 2 * kQuarter, UINT64_MAX, 0.9, 0, 2 * kQuarter, 0.9},
+        {"from a band above", 0, 2 * kQuarter, 0.9, 2 * kQuarter, UINT64_MAX, 0.9},
+        {"from a band inside", 0, UINT64_MAX, 0.5, kQuarter, 2 * kQuarter, 0.9},
+        {"around a band", kQuarter, 2 * kQuarter, 0.9, 0, UINT64_MAX, 0.5},
+        {"sparse into dense", 0, UINT64_MAX, 0.9, 0, UINT64_MAX, 0.02},
+        {"dense into sparse", 0, UINT64_MAX, 0.02, 0, UINT64_MAX, 0.9},
+        {"overlapping", 0, UINT64_MAX, 0.6, 0, UINT64_MAX, 0.6},
+    };
+    for (const Shape& shape : shapes) {
+      SCOPED_TRACE(shape.name);
+      const auto x = indices_in_band(pool, shape.ours_lo, shape.ours_hi, shape.ours_keep, rng);
+      const auto y =
+          indices_in_band(pool, shape.theirs_lo, shape.theirs_hi, shape.theirs_keep, rng);
+      Store ours, theirs;
+      fill(ours, pool, x);
+      fill(theirs, pool, y);
+      Model model;
+      model_add(model, pool, x);
+      model_add(model, pool, y);
+      const std::size_t before = ours.entry_count();
+      ASSERT_EQ(ours.merge_from(theirs), model_entries(model) - before);
+      expect_matches_model(ours, model, pool, rng);
+      // Merging again changes nothing, and the other way round gives the same store.
+      ASSERT_EQ(ours.merge_from(theirs), 0U);
+      Store back;
+      fill(back, pool, y);
+      back.merge_from(ours);
+      ASSERT_TRUE(back.same_contents(ours));
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+// A long life: rounds of inserts, merges and erasures (which fold leaves that run low),
+// down to nothing and up again, against the model after every round.
+TEST(StoreLayout, LongMixOfInsertsMergesAndErasesMatchesTheModel) {
+  const auto& pool = big_pool();
+  for (const std::uint64_t seed : case_seeds(2)) {
+    SCOPED_TRACE(replay_hint(seed));
+    Rng rng(seed);
+    Store s;
+    Model model;
+    std::size_t erased = 0;
+    for (int round = 0; round < 16; ++round) {
+      SCOPED_TRACE("round " + std::to_string(round));
+      switch (rng.below(4)) {
+        case 0: {  // inserts, in random order
+          const auto idx = random_subset(rng, pool.size(), 0.15);
+          fill(s, pool, idx);
+          model_add(model, pool, idx);
+          break;
+        }
+        case 1: {  // a merge of a random store, dense or sparse
+          const auto idx = random_subset(rng, pool.size(), rng.chance(0.5) ? 0.3 : 0.01);
+          Store other;
+          fill(other, pool, idx);
+          const std::size_t before = model_entries(model);
+          model_add(model, pool, idx);
+          ASSERT_EQ(s.merge_from(other), model_entries(model) - before);
+          break;
+        }
+        case 2: {  // a merge of one band of keys, in key order
+          const std::uint64_t lo = rng.next_u64() / 2;
+          auto idx = indices_in_band(pool, lo, lo + (std::uint64_t{1} << 61), 0.8, rng);
+          Store other;
+          fill(other, pool, sorted_by_key(pool, idx, false));
+          const std::size_t before = model_entries(model);
+          model_add(model, pool, idx);
+          ASSERT_EQ(s.merge_from(other), model_entries(model) - before);
+          break;
+        }
+        default: {  // erase most keys of a band, or nearly everything
+          const bool wide = rng.chance(0.3);
+          const std::uint64_t lo = wide ? 0 : rng.next_u64() / 2;
+          const std::uint64_t hi = wide ? UINT64_MAX : lo + (std::uint64_t{1} << 62);
+          std::vector<RingId> victims;
+          for (const auto& [key, set] : model) {
+            if (key.top64() >= lo && key.top64() < hi && !rng.chance(0.05)) {
+              victims.push_back(key);
+            }
+          }
+          for (std::size_t i = victims.size(); i > 1; --i) {
+            std::swap(victims[i - 1], victims[rng.below(i)]);
+          }
+          for (const RingId& key : victims) {
+            const std::size_t held = model[key].size();
+            ASSERT_EQ(s.erase_key(key), held);
+            ASSERT_EQ(s.erase_key(key), 0U);
+            erased += held;
+            model.erase(key);
+          }
+          break;
+        }
+      }
+      expect_matches_model(s, model, pool, rng);
+      ASSERT_EQ(s.erased_total(), erased);
+      if (HasFatalFailure()) return;
+    }
+    // Down to nothing by erasures, then up again.
+    for (const auto& [key, set] : model) ASSERT_EQ(s.erase_key(key), set.size());
+    model.clear();
+    expect_matches_model(s, model, pool, rng);
+    const auto idx = random_subset(rng, pool.size(), 0.2);
+    fill(s, pool, idx);
+    model_add(model, pool, idx);
+    expect_matches_model(s, model, pool, rng);
+  }
+}
+
+// Slots of dozens of entries (a few canonicals): merges that plan long slots, with ties in
+// the lookup order broken past the timestamp.
+TEST(StoreLayout, MergesOfCrowdedSlotsMatchTheModel) {
+  static const std::vector<PoolEntry> pool = make_unsigned_pool(3000, 40, 31);
+  for (const std::uint64_t seed : case_seeds(20)) {
+    SCOPED_TRACE(replay_hint(seed));
+    Rng rng(seed);
+    const auto x = random_subset(rng, pool.size(), rng.uniform01());
+    const auto y = random_subset(rng, pool.size(), rng.uniform01());
+    Store ours, theirs;
+    fill(ours, pool, x);
+    fill(theirs, pool, y);
+    Model model;
+    model_add(model, pool, x);
+    model_add(model, pool, y);
+    const std::size_t before = ours.entry_count();
+    ASSERT_EQ(ours.merge_from(theirs), model_entries(model) - before);
+    expect_matches_model(ours, model, pool, rng);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(StoreLayout, ClearThenReuse) {
+  const auto& pool = big_pool();
+  Rng rng(5);
+  Store s;
+  fill(s, pool, random_subset(rng, pool.size(), 0.5));
+  const std::size_t held = s.entry_count();
+  s.clear();
+  EXPECT_EQ(s.erased_total(), held);
+  Model model;
+  expect_matches_model(s, model, pool, rng);
+  Store other;
+  const auto idx = random_subset(rng, pool.size(), 0.3);
+  fill(other, pool, idx);
+  model_add(model, pool, idx);
+  EXPECT_EQ(s.merge_from(other), other.entry_count());  // into an emptied store
+  expect_matches_model(s, model, pool, rng);
+}
+
+// find() returns a pointer into the store, valid until the next mutation (the contract in
+// store.h): between mutations it keeps pointing at the same, unchanged slot.
+TEST(StoreLayout, FindIsStableBetweenMutations) {
+  const auto& pool = big_pool();
+  Rng rng(9);
+  Store s;
+  fill(s, pool, random_subset(rng, pool.size(), 0.5));
+  std::vector<std::pair<const KeySlot*, std::size_t>> seen;
+  s.for_each([&](const RingId& key, const KeySlot& slot) {
+    if (rng.chance(0.01)) seen.emplace_back(s.find(key), slot.entries.size());
+  });
+  ASSERT_FALSE(seen.empty());
+  // Reads of every kind, which must not move anything.
+  (void)s.digest(RingId{}, RingId::from_u64(1ULL << 63));
+  (void)s.keys_outside(RingId{}, RingId::from_u64(1ULL << 62), 100);
+  s.scan_in(RingId{}, RingId{}, [](const RingId&, const KeySlot&) { return true; });
+  for (const auto& [slot, size] : seen) {
+    ASSERT_NE(slot, nullptr);
+    EXPECT_EQ(slot->entries.size(), size);
+    EXPECT_EQ(s.find(slot->entries.front().entry.key()), slot);
+  }
+}
+
+// 100k simulated peers each hold a store: an empty one must stay a handful of words.
+TEST(StoreLayout, EmptyStoreIsSmall) {
+  static_assert(sizeof(Store) <= 128, "an empty Store should stay a few words");
+  Store s;
+  EXPECT_EQ(s.key_count(), 0U);
+  EXPECT_EQ(s.find(RingId{}), nullptr);
+  EXPECT_EQ(s.digest(RingId{}, RingId::from_u64(5)), RangeDigest{});
+  EXPECT_TRUE(s.keys_outside(RingId{}, RingId::from_u64(5), 10).empty());
+  EXPECT_EQ(s.erase_key(RingId{}), 0U);
+  Store t;
+  EXPECT_EQ(s.merge_from(t), 0U);
+  EXPECT_TRUE(s.same_contents(t));
 }
 
 }  // namespace

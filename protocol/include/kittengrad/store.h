@@ -131,7 +131,7 @@ class Store {
  private:
   struct Fenwick;
   // The ordered slots: runs of keys in sorted leaves (see store.cc). Absent until the first
-  // key arrives, so an empty store costs a pointer.
+  // key arrives, so an empty store costs a pointer; size() is the key count.
   struct Index;
   struct Slots {
     std::unique_ptr<Index> index;
