@@ -406,8 +406,9 @@ LeafMap::iterator split_leaf(LeafMap& leaves, LeafMap::iterator it, std::size_t 
   return leaves.emplace_hint(std::next(it), fence, std::move(upper));
 }
 
-// Inserts the new key `key` at `c`, where a seek for it stopped (the first item above it in
-// the leaf whose range holds it), and leaves `c` on it; returns its slot.
+// Inserts the new key `key` at `c` (the first item above it in the leaf whose range holds
+// it), and leaves `c` on it; returns its slot. The path of Store::insert; a merge holds its
+// new keys in PendingInserts instead.
 KeySlot& insert_at(LeafMap& leaves, Cursor& c, const RingId& key, KeySlot slot) {
   if (c.leaf->second.size() == kLeafItemsMax) {
     const std::size_t size = c.leaf->second.size();
@@ -450,7 +451,7 @@ class PendingInserts {
     const std::size_t total = leaf.size() + held_.size();
     if (total <= kLeafItemsMax) {
       // Merge from the back: every item moves once, at most.
-      if (leaf.capacity() < total) leaf.reserve(std::min(kLeafItemsMax, 2 * total));
+      if (leaf.capacity() < total) leaf.reserve(std::min(kLeafItemsMax, total + total / 2));
       std::size_t i = leaf.size();
       leaf.resize(total);
       std::size_t w = total;
