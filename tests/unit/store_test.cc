@@ -44,6 +44,12 @@ struct PoolEntry {
   RingId key;
 };
 
+PoolEntry pooled(Entry e) {
+  const Hash256 h = entry_hash(e);
+  const RingId key = e.key();
+  return PoolEntry{std::move(e), h, key};
+}
+
 // Signed entries over few canonicals, authors and timestamps, so that slots hold several
 // entries and the lookup order has to break timestamp ties.
 std::vector<PoolEntry> make_pool(std::size_t entries, std::size_t canonicals, std::uint64_t seed) {
@@ -56,10 +62,7 @@ std::vector<PoolEntry> make_pool(std::size_t entries, std::size_t canonicals, st
     const Cid canonical = Cid::of_record("canonical-" + std::to_string(rng.below(canonicals)));
     const Cid update = Cid::of_record("update-" + std::to_string(i));
     const auto ts = static_cast<std::int64_t>(1000 + rng.below(8));
-    Entry e = make_entry(authors[rng.below(authors.size())], "default", canonical, update, ts);
-    const Hash256 h = entry_hash(e);
-    const RingId key = e.key();
-    pool.push_back(PoolEntry{std::move(e), h, key});
+    pool.push_back(pooled(make_entry(authors[rng.below(authors.size())], "default", canonical, update, ts)));
   }
   return pool;
 }
@@ -423,9 +426,7 @@ std::vector<PoolEntry> make_unsigned_pool(std::size_t entries, std::size_t canon
     e.timestamp_ms = static_cast<std::int64_t>(1000 + rng.below(4));
     for (auto& b : e.author) b = static_cast<std::uint8_t>(rng.below(256));
     for (auto& b : e.signature) b = static_cast<std::uint8_t>(rng.below(256));
-    const Hash256 h = entry_hash(e);
-    const RingId key = e.key();
-    pool.push_back(PoolEntry{std::move(e), h, key});
+    pool.push_back(pooled(std::move(e)));
   }
   return pool;
 }
