@@ -1,0 +1,217 @@
+// sim_floor.cc — kg_sim_floor: SimGrid's own messaging floor, to set beside our runs.
+//
+// The same platform as `kittengrad sim` (build_platform, configure_engine_defaults), the
+// same number of peers, the same message sizes and rate, and no protocol behind them:
+// each peer actor sends one datagram of B bytes to a uniformly random other peer at the
+// times of a Poisson process of rate X per second (seeded, our own generator), and
+// receives with the same Inbox as the peers of a real run. Whatever a real run costs above
+// this floor is ours (protocol, oracle, recording); the floor itself is SimGrid's.
+//
+//   kg_sim_floor scenarios/steady-10k.toml --msgs-per-peer-s 0.1 --bytes 100
+//       --peers 1000 --duration-s 600 [--set key=value]... [--cfg=simgrid/option:value]
+//
+// Prints one line of key=value pairs (for scripts), then one line for people.
+#include <simgrid/s4u.hpp>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "inbox.h"
+#include "kittengrad/rng.h"
+#include "kittengrad/scenario_loader.h"
+#include "platform.h"
+
+namespace {
+
+namespace sg4 = simgrid::s4u;
+using kittengrad::Rng;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 2;
+
+struct Options {
+  std::string scenario_path;
+  double msgs_per_peer_s = -1;
+  std::int64_t bytes = -1;
+  std::vector<std::string> overrides;  // --set and --peers, in order
+  std::string duration_s;              // --duration-s, applied last ("" = the scenario's)
+};
+
+struct FloorMsg {
+  std::uint32_t from;
+};
+
+// What the actors count; one instance, shared (single-threaded contexts).
+struct Counters {
+  std::uint64_t sent = 0;
+  std::uint64_t delivered = 0;
+};
+
+void usage(const char* argv0) {
+  std::fprintf(stderr,
+               "usage: %s SCENARIO.toml --msgs-per-peer-s X --bytes B [--peers N] "
+               "[--duration-s D] [--set key=value]... [--cfg=simgrid/option:value]...\n",
+               argv0);
+}
+
+// Parses the arguments SimGrid left (it takes --cfg= and --log= itself). Returns false and
+// prints why on bad usage.
+bool parse_args(int argc, char** argv, Options* o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (a == "--msgs-per-peer-s" && has_value) {
+      o->msgs_per_peer_s = std::strtod(argv[++i], nullptr);
+    } else if (a == "--bytes" && has_value) {
+      o->bytes = std::strtoll(argv[++i], nullptr, 10);
+    } else if (a == "--peers" && has_value) {
+      o->overrides.push_back(std::string("overlay.peers=") + argv[++i]);
+    } else if (a == "--duration-s" && has_value) {
+      o->duration_s = argv[++i];
+    } else if (a == "--set" && has_value) {
+      o->overrides.emplace_back(argv[++i]);
+    } else if (!a.empty() && a[0] != '-' && o->scenario_path.empty()) {
+      o->scenario_path = a;
+    } else {
+      std::fprintf(stderr, "kg_sim_floor: unexpected argument `%s`\n", argv[i]);
+      return false;
+    }
+  }
+  if (o->scenario_path.empty() || !(o->msgs_per_peer_s > 0) || !std::isfinite(o->msgs_per_peer_s) ||
+      o->bytes < 0) {
+    std::fprintf(stderr, "kg_sim_floor: need SCENARIO.toml, --msgs-per-peer-s X > 0, --bytes B >= 0\n");
+    return false;
+  }
+  return true;
+}
+
+// One peer: send at Poisson times to random other peers, receive everything, until the
+// end of the run.
+void peer_actor(std::uint32_t self, const std::vector<sg4::Mailbox*>& boxes, double rate_per_s,
+                std::uint64_t bytes, double end_s, std::uint64_t seed, Counters* counters) {
+  sg4::Mailbox* mine = boxes[self];
+  mine->set_receiver(sg4::Actor::self());
+  kittengrad::sim::Inbox<FloorMsg> inbox(mine);
+  Rng rng = Rng::derive(seed, "sim_floor.peer", self);
+  const auto peers = static_cast<std::uint64_t>(boxes.size());
+  double next_send_s = rng.exponential(1 / rate_per_s);
+  while (true) {
+    const double now_s = sg4::Engine::get_clock();
+    if (now_s >= end_s) break;
+    if (now_s >= next_send_s) {
+      if (peers > 1) {
+        auto to = rng.below(peers - 1);
+        if (to >= self) ++to;
+        kittengrad::sim::send_datagram(boxes[to], new FloorMsg{self}, bytes);
+        ++counters->sent;
+      }
+      next_send_s += rng.exponential(1 / rate_per_s);
+      continue;
+    }
+    std::unique_ptr<FloorMsg> m(inbox.wait_until(std::min(next_send_s, end_s)));
+    if (m) ++counters->delivered;
+  }
+  mine->set_receiver(nullptr);
+}
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double peak_rss_mb() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // Linux: KiB
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto t_setup = Clock::now();
+  sg4::Engine engine(&argc, argv);  // takes --cfg= and --log= out of argv
+  Options opt;
+  if (!parse_args(argc, argv, &opt)) {
+    usage(argv[0]);
+    return kExitUsage;
+  }
+  auto loaded = kittengrad::load_scenario_file(opt.scenario_path);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "kg_sim_floor: %s\n", loaded.error().message().c_str());
+    return kExitUsage;
+  }
+  kittengrad::Scenario& sc = loaded.value();
+  for (const auto& o : opt.overrides) {
+    if (auto r = kittengrad::apply_override(sc, o); !r.ok()) {
+      std::fprintf(stderr, "kg_sim_floor: %s\n", r.error().message().c_str());
+      return kExitUsage;
+    }
+  }
+  if (!opt.duration_s.empty()) {
+    // A short run must not fail validation on the scenario's longer metrics interval
+    // (which the floor does not use): shorten it first.
+    const double d = std::strtod(opt.duration_s.c_str(), nullptr);
+    std::vector<std::string> last;
+    if (d > 0 && d < sc.run.metrics_interval_s) {
+      last.push_back("run.metrics_interval_s=" + opt.duration_s);
+    }
+    last.push_back("run.duration_s=" + opt.duration_s);
+    for (const auto& o : last) {
+      if (auto r = kittengrad::apply_override(sc, o); !r.ok()) {
+        std::fprintf(stderr, "kg_sim_floor: %s\n", r.error().message().c_str());
+        return kExitUsage;
+      }
+    }
+  }
+  const auto peers = static_cast<std::size_t>(sc.overlay.peers);
+  const double end_s = sc.run.duration_s;
+  kittengrad::sim::configure_engine_defaults(engine, peers);
+  auto built = kittengrad::sim::build_platform(engine, sc.network, peers, 0, sc.run.seed);
+  if (auto* err = std::get_if<std::string>(&built)) {
+    std::fprintf(stderr, "kg_sim_floor: %s\n", err->c_str());
+    return kExitUsage;
+  }
+  const auto& hosts = std::get<kittengrad::sim::PlatformHosts>(built);
+
+  std::vector<sg4::Mailbox*> boxes(peers);
+  for (std::size_t i = 0; i < peers; ++i) boxes[i] = sg4::Mailbox::by_name("p" + std::to_string(i));
+  Counters counters;
+  const auto bytes = static_cast<std::uint64_t>(opt.bytes);
+  for (std::size_t i = 0; i < peers; ++i) {
+    sg4::Actor::create("peer", hosts.peers[i], [&, i] {
+      peer_actor(static_cast<std::uint32_t>(i), boxes, opt.msgs_per_peer_s, bytes, end_s,
+                 sc.run.seed, &counters);
+    });
+  }
+  const double setup_wall_s = seconds_since(t_setup);
+
+  const auto t_run = Clock::now();
+  engine.run();
+  const double run_wall_s = seconds_since(t_run);
+
+  const double per_wall_s = static_cast<double>(counters.delivered) / run_wall_s;
+  std::printf(
+      "peers=%zu sim_s=%.0f latency=%s msgs_per_peer_s=%g bytes=%lld msgs_sent=%llu "
+      "msgs_delivered=%llu setup_wall_s=%.2f run_wall_s=%.2f deliveries_per_wall_s=%.0f "
+      "peak_rss_mb=%.0f\n",
+      peers, sg4::Engine::get_clock(), kittengrad::latency_model_name(sc.network.latency.model),
+      opt.msgs_per_peer_s, static_cast<long long>(opt.bytes),
+      static_cast<unsigned long long>(counters.sent),
+      static_cast<unsigned long long>(counters.delivered), setup_wall_s, run_wall_s, per_wall_s,
+      peak_rss_mb());
+  std::printf(
+      "%zu peers, %.0f simulated s: %llu datagrams delivered in %.2f wall s (+%.2f s setup), "
+      "%.0f per wall second; peak RSS %.0f MB\n",
+      peers, sg4::Engine::get_clock(), static_cast<unsigned long long>(counters.delivered),
+      run_wall_s, setup_wall_s, per_wall_s, peak_rss_mb());
+  return kExitOk;
+}

@@ -1,0 +1,161 @@
+// kittengrad/scenario.h — a scenario: every key of the scenario file (docs: DESIGN.md,
+// "Scenario file"), as plain values with the documented defaults.
+//
+// A Scenario is what the simulator and the live backend run. It is loaded from TOML,
+// overridden key by key (`--set overlay.peers=2048`), and validated; every error names
+// the dotted key, and the file and line where there is one (kittengrad/scenario_loader.h).
+//
+//   auto sc = load_scenario_file("scenarios/churn-1k.toml");      // ScenarioResult<Scenario>
+//   if (!sc) { print(sc.error()); return 2; }
+//   auto err = apply_override(*sc, "churn.model=none");          // ScenarioResult<bool>
+//   std::string text = to_toml(*sc);   // the effective scenario, stored in run files
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kittengrad {
+
+// ---- [run] ----
+struct RunSection {
+  double duration_s = 3600;
+  std::uint64_t seed = 1;
+  double metrics_interval_s = 10;
+
+  bool operator==(const RunSection&) const = default;
+};
+
+// ---- [overlay] ----
+enum class Bootstrap : std::uint8_t { kInstant, kJoin };
+
+struct OverlaySection {
+  std::int64_t peers = 1000;
+  std::int64_t replication = 3;
+  std::int64_t write_quorum = 2;
+  std::int64_t read_quorum = 1;
+  std::int64_t successors = 8;
+  std::vector<std::string> namespaces = {"default"};
+  Bootstrap bootstrap = Bootstrap::kInstant;
+  double join_rate_per_s = 50;
+  double stabilize_interval_s = 5;
+  double fix_fingers_interval_s = 10;
+  double check_predecessor_interval_s = 5;
+  double anti_entropy_interval_s = 30;
+  double journal_block_interval_s = 5;
+  double request_timeout_ms = 1000;
+
+  bool operator==(const OverlaySection&) const = default;
+};
+
+// ---- [network] ----
+enum class LatencyModel : std::uint8_t { kConstant, kUniform, kLognormal, kMatrix, kCoordinates };
+
+struct LatencySpec {
+  LatencyModel model = LatencyModel::kConstant;
+  double ms = 20;         // constant
+  double min_ms = 5;      // uniform
+  double max_ms = 100;    // uniform
+  double median_ms = 60;  // lognormal
+  double sigma = 0.6;     // lognormal
+  std::string file;       // matrix, coordinates: as written in the scenario
+  std::string path;       // ... resolved against the scenario file's folder
+
+  bool operator==(const LatencySpec&) const = default;
+};
+
+struct NetworkSection {
+  LatencySpec latency;
+  double bandwidth_mbps = 100;
+  double loss = 0.0;
+  double duplicate = 0.0;
+  double clock_skew_ms = 0;
+
+  bool operator==(const NetworkSection&) const = default;
+};
+
+// ---- [churn] ----
+enum class ChurnModel : std::uint8_t { kNone, kExponential, kWeibull, kPareto };
+
+struct ChurnSection {
+  ChurnModel model = ChurnModel::kNone;
+  double median_session_s = 3600;
+  double shape = 1.0;
+  double median_downtime_s = 300;
+  double permanent_fraction = 0.0;
+  double start_s = 0;
+  std::optional<double> end_s;  // unset: run.duration_s (see Scenario::churn_end_s)
+
+  bool operator==(const ChurnSection&) const = default;
+};
+
+// ---- [[failure]] ----
+enum class FailureKind : std::uint8_t { kCrash, kRecover, kLeave, kJoin, kPartition, kHeal, kLoss };
+
+// Which peers an event touches. Exactly one of the fields is set (heal: none).
+struct PeerSelector {
+  std::optional<std::int64_t> count;
+  std::optional<double> fraction;
+  std::optional<std::int64_t> adjacent;
+  bool all = false;
+
+  bool operator==(const PeerSelector&) const = default;
+};
+
+struct FailureEvent {
+  double at_s = 0;
+  FailureKind kind = FailureKind::kCrash;
+  PeerSelector peers;
+  bool disk_lost = false;  // crash
+  double rate = 0;         // loss
+  double duration_s = 0;   // loss
+  int line = 0;            // line of the [[failure]] table in its file (0: none)
+
+  bool operator==(const FailureEvent&) const = default;
+};
+
+// ---- [workload] ----
+struct WorkloadSection {
+  double inserts_per_s = 10;
+  double updates_per_s = 50;
+  double lookups_per_s = 50;
+  double zipf_s = 0;  // 0: "uniform"; otherwise key_popularity = "zipf:S"
+  std::int64_t record_bytes = 512;
+  double start_s = 0;
+  std::optional<double> end_s;
+
+  bool operator==(const WorkloadSection&) const = default;
+};
+
+struct Scenario {
+  RunSection run;
+  OverlaySection overlay;
+  NetworkSection network;
+  ChurnSection churn;
+  std::vector<FailureEvent> failures;
+  WorkloadSection workload;
+
+  std::string source;    // file it came from ("" when built in code)
+  std::string base_dir;  // folder that relative data paths resolve against
+  // Line in `source` where each dotted key was written ("overlay.peers", "failure[1]",
+  // "failure[1].peers", "network.latency.ms"); keys left at their default or set by an
+  // override are absent. Errors use it to point at the line to fix.
+  std::map<std::string, int> key_lines;
+
+  [[nodiscard]] double churn_end_s() const { return churn.end_s.value_or(run.duration_s); }
+  [[nodiscard]] double workload_end_s() const { return workload.end_s.value_or(run.duration_s); }
+
+  // True iff both scenarios run the same: every section and failure equal. Where they came
+  // from (source, base_dir, key_lines, FailureEvent::line) is not compared.
+  [[nodiscard]] bool same_settings(const Scenario& other) const;
+};
+
+// Names as written in scenario files.
+[[nodiscard]] const char* latency_model_name(LatencyModel m);
+[[nodiscard]] const char* churn_model_name(ChurnModel m);
+[[nodiscard]] const char* failure_kind_name(FailureKind k);
+[[nodiscard]] const char* bootstrap_name(Bootstrap b);
+
+}  // namespace kittengrad

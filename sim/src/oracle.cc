@@ -1,0 +1,325 @@
+// oracle.cc — see oracle.h.
+#include "oracle.h"
+
+#include <algorithm>
+#include <cassert>
+#include <limits>
+#include <set>
+
+namespace kittengrad::sim {
+
+Oracle::Oracle(int replication, std::vector<std::string> namespaces)
+    : r_(replication), namespace_names_(std::move(namespaces)) {
+  assert(r_ >= 1);
+  for (const std::string& ns : namespace_names_) spaces_[ns];
+  replicas_histogram_.assign(static_cast<std::size_t>(r_) + 1, 0);
+}
+
+std::vector<PeerIndex> Oracle::ring(const std::string& ns) const {
+  std::vector<PeerIndex> out;
+  for (const auto& [id, index] : spaces_.at(ns).ring) out.push_back(index);
+  return out;
+}
+
+const Store* Oracle::store_of(PeerIndex index, const std::string& ns) const {
+  auto it = live_.find(index);
+  return it == live_.end() ? nullptr : it->second->store(ns);
+}
+
+void Oracle::mark(Namespace& space, const RingId& key, KeyTrack& track) {
+  if (track.dirty) return;
+  track.dirty = true;
+  space.dirty.push_back(key);
+}
+
+// Keys whose r responsible peers include the peer at `peer_id`: (pred^r(p), p]. Called with
+// p in the ring (after an up, before a down), so the range is right on both sides.
+void Oracle::mark_responsible_range(Namespace& space, const RingId& peer_id) {
+  if (space.keys.empty() || space.ring.empty()) return;
+  const std::size_t n = space.ring.size();
+  if (n <= static_cast<std::size_t>(r_)) {  // every live peer holds every key
+    for (auto& [key, track] : space.keys) mark(space, key, track);
+    return;
+  }
+  const auto self = std::lower_bound(space.ring.begin(), space.ring.end(),
+                                     std::make_pair(peer_id, PeerIndex{0}),
+                                     [](const auto& a, const auto& b) { return a.first < b.first; });
+  const std::size_t i = static_cast<std::size_t>(self - space.ring.begin());
+  const RingId& from = space.ring[(i + n - static_cast<std::size_t>(r_)) % n].first;
+  // Keys in the half-open interval (from, peer_id], wrapping around zero.
+  auto mark_span = [&](auto first, auto last) {
+    for (auto it = first; it != last; ++it) mark(space, it->first, it->second);
+  };
+  if (from < peer_id) {
+    mark_span(space.keys.upper_bound(from), space.keys.upper_bound(peer_id));
+  } else {
+    mark_span(space.keys.upper_bound(from), space.keys.end());
+    mark_span(space.keys.begin(), space.keys.upper_bound(peer_id));
+  }
+}
+
+void Oracle::mark_held(Namespace& space, const Peer* peer, const std::string& ns) {
+  const Store* store = peer->store(ns);
+  if (store == nullptr) return;
+  store->for_each([&](const RingId& key, const KeySlot&) {
+    auto it = space.keys.find(key);
+    if (it != space.keys.end()) mark(space, key, it->second);
+  });
+}
+
+void Oracle::peer_up(PeerIndex index, const Peer* peer) {
+  assert(!live_.contains(index));
+  live_.emplace(index, peer);
+  for (auto& [ns, space] : spaces_) {
+    const auto entry = std::make_pair(peer->self().id, index);
+    space.ring.insert(std::upper_bound(space.ring.begin(), space.ring.end(), entry), entry);
+    mark_responsible_range(space, peer->self().id);
+    mark_held(space, peer, ns);
+    // What it brings back from its disk counts as held.
+    const Store* store = peer->store(ns);
+    if (store == nullptr) continue;
+    store->for_each([&](const RingId& key, const KeySlot&) { persisted(index, ns, key); });
+  }
+}
+
+void Oracle::peer_down(PeerIndex index) {
+  auto it = live_.find(index);
+  if (it == live_.end()) return;
+  const Peer* peer = it->second;
+  for (auto& [ns, space] : spaces_) {
+    mark_responsible_range(space, peer->self().id);
+    mark_held(space, peer, ns);
+    std::erase_if(space.ring, [index](const auto& e) { return e.second == index; });
+  }
+  live_.erase(it);
+}
+
+void Oracle::persisted(PeerIndex index, const std::string& ns, const RingId& key) {
+  auto sp = spaces_.find(ns);
+  if (sp == spaces_.end()) return;
+  KeyTrack& t = sp->second.keys[key];
+  auto pos = std::lower_bound(t.holders.begin(), t.holders.end(), index);
+  if (pos == t.holders.end() || *pos != index) t.holders.insert(pos, index);
+  mark(sp->second, key, t);
+}
+
+void Oracle::acknowledged(const std::vector<Entry>& entries, Time at) {
+  for (const Entry& e : entries) {
+    auto sp = spaces_.find(e.ns);
+    if (sp == spaces_.end()) continue;
+    const RingId key = e.canonical.ring_key();
+    KeyTrack& t = sp->second.keys[key];
+    const EntryId id = EntryId::of(entry_hash(e));
+    if (std::find(t.acked.begin(), t.acked.end(), id) != t.acked.end()) continue;
+    t.acked.push_back(id);
+    t.acked_at.push_back(at);
+    mark(sp->second, key, t);
+  }
+}
+
+bool Oracle::lookup_correct(const std::string& ns, const RingId& key, Time issued,
+                            const std::vector<Entry>& got) const {
+  auto sp = spaces_.find(ns);
+  if (sp == spaces_.end()) return false;
+  auto kt = sp->second.keys.find(key);
+  if (kt == sp->second.keys.end()) return true;  // nothing acknowledged yet
+  const KeyTrack& t = kt->second;
+  const auto upto = std::lower_bound(t.acked_at.begin(), t.acked_at.end(), issued);
+  const std::size_t needed = static_cast<std::size_t>(upto - t.acked_at.begin());
+  if (needed == 0) return true;
+  std::vector<EntryId> seen;
+  seen.reserve(got.size());
+  for (const Entry& e : got) seen.push_back(EntryId::of(entry_hash(e)));
+  std::sort(seen.begin(), seen.end());
+  for (std::size_t i = 0; i < needed; ++i) {
+    if (!std::binary_search(seen.begin(), seen.end(), t.acked[i])) return false;
+  }
+  return true;
+}
+
+std::vector<PeerIndex> Oracle::responsible(const Namespace& space, const RingId& key) const {
+  std::vector<PeerIndex> out;
+  const std::size_t n = space.ring.size();
+  if (n == 0) return out;
+  auto it = std::lower_bound(space.ring.begin(), space.ring.end(), key,
+                             [](const auto& e, const RingId& k) { return e.first < k; });
+  std::size_t i = static_cast<std::size_t>(it - space.ring.begin()) % n;
+  const std::size_t want = std::min<std::size_t>(n, static_cast<std::size_t>(r_));
+  for (std::size_t k = 0; k < want; ++k) out.push_back(space.ring[(i + k) % n].second);
+  return out;
+}
+
+// Adds (+1) or removes (-1) a key's verdict from the running totals. Removal undoes exactly
+// what the last addition counted, even if acknowledgements arrived in between.
+void Oracle::count(KeyTrack& t, int sign) {
+  if (t.divergent) divergent_ += sign;
+  lost_ += sign * t.lost;
+  if (sign > 0) t.counted_acked = !t.acked.empty();
+  if (!t.counted_acked) return;
+  acked_keys_ += sign;
+  if (t.under) under_ += sign;
+  replicas_sum_ += sign * t.replicas;
+  replicas_histogram_[static_cast<std::size_t>(t.replicas)] += sign;
+}
+
+void Oracle::recompute(const std::string& ns, Namespace& space, const RingId& key,
+                       KeyTrack& t) {
+  ++recomputed_total_;
+  count(t, -1);
+  const std::vector<PeerIndex> resp = responsible(space, key);
+  t.replicas = 0;
+  t.divergent = false;
+  bool have_first = false;
+  RangeDigest first;
+  for (PeerIndex p : resp) {
+    const Store* store = store_of(p, ns);
+    const KeySlot* slot = store == nullptr ? nullptr : store->find(key);
+    RangeDigest d;
+    if (slot != nullptr) {
+      for (const StoredEntry& e : slot->entries) d.add(e.id);
+    }
+    if (!have_first) {
+      first = d;
+      have_first = true;
+    } else if (!(d == first)) {
+      t.divergent = true;
+    }
+    bool all = true;
+    for (const EntryId& id : t.acked) {
+      if (store == nullptr || !store->contains(key, id)) {
+        all = false;
+        break;
+      }
+    }
+    if (all) ++t.replicas;
+  }
+  t.under = !t.acked.empty() && t.replicas < r_;
+  t.lost = 0;
+  for (const EntryId& id : t.acked) {
+    bool held = false;
+    for (PeerIndex p : t.holders) {
+      const Store* store = store_of(p, ns);
+      if (store != nullptr && store->contains(key, id)) {
+        held = true;
+        break;
+      }
+    }
+    if (!held) ++t.lost;
+  }
+  count(t, +1);
+}
+
+OracleSample Oracle::sample() {
+  for (auto& [ns, space] : spaces_) {
+    std::vector<RingId> dirty;
+    dirty.swap(space.dirty);
+    for (const RingId& key : dirty) {
+      KeyTrack& t = space.keys.at(key);
+      t.dirty = false;
+      recompute(ns, space, key, t);
+    }
+  }
+  OracleSample s;
+  s.peers_alive = static_cast<std::int64_t>(live_.size());
+  s.keys = acked_keys_;
+  s.under_replicated_keys = under_;
+  s.divergent_keys = divergent_;
+  s.lost_updates = lost_;
+  s.replicas_mean =
+      acked_keys_ == 0 ? 0.0 : static_cast<double>(replicas_sum_) / static_cast<double>(acked_keys_);
+  for (std::size_t k = 0; k < replicas_histogram_.size(); ++k) {
+    if (replicas_histogram_[k] > 0) {
+      s.replicas_min = static_cast<std::int64_t>(k);
+      break;
+    }
+  }
+  return s;
+}
+
+OracleSample Oracle::audit() const {
+  OracleSample s;
+  s.peers_alive = static_cast<std::int64_t>(live_.size());
+  std::int64_t replicas_sum = 0;
+  s.replicas_min = std::numeric_limits<std::int64_t>::max();
+  for (const auto& [ns, space] : spaces_) {
+    for (const auto& [key, t] : space.keys) {
+      std::vector<RangeDigest> digests;
+      std::int64_t full = 0;
+      for (PeerIndex p : responsible(space, key)) {
+        const Store* store = store_of(p, ns);
+        const KeySlot* slot = store == nullptr ? nullptr : store->find(key);
+        RangeDigest d;
+        std::size_t held = 0;
+        if (slot != nullptr) {
+          for (const StoredEntry& e : slot->entries) {
+            d.add(e.id);
+            if (std::find(t.acked.begin(), t.acked.end(), e.id) != t.acked.end()) ++held;
+          }
+        }
+        digests.push_back(d);
+        if (held == t.acked.size()) ++full;
+      }
+      for (const RangeDigest& d : digests) {
+        if (!(d == digests.front())) {
+          ++s.divergent_keys;
+          break;
+        }
+      }
+      for (const EntryId& id : t.acked) {
+        bool held = false;
+        for (const auto& [index, peer] : live_) {
+          const Store* store = peer->store(ns);
+          if (store != nullptr && store->contains(key, id)) {
+            held = true;
+            break;
+          }
+        }
+        if (!held) ++s.lost_updates;
+      }
+      if (t.acked.empty()) continue;
+      ++s.keys;
+      replicas_sum += full;
+      s.replicas_min = std::min(s.replicas_min, full);
+      if (full < r_) ++s.under_replicated_keys;
+    }
+  }
+  if (s.keys == 0) s.replicas_min = 0;
+  s.replicas_mean = s.keys == 0 ? 0.0 : static_cast<double>(replicas_sum) / static_cast<double>(s.keys);
+  return s;
+}
+
+void Oracle::final_keys(FinalKeysTable& out) {
+  (void)sample();
+  for (auto& [ns, space] : spaces_) {
+    for (const auto& [key, t] : space.keys) {
+      std::int64_t holders = 0;
+      for (PeerIndex p : t.holders) {
+        const Store* store = store_of(p, ns);
+        if (store != nullptr && store->find(key) != nullptr) ++holders;
+      }
+      out.key.push_back(namespace_names_.size() > 1 ? ns + "/" + key.hex() : key.hex());
+      out.acked_updates.push_back(static_cast<std::int64_t>(t.acked.size()));
+      out.replicas.push_back(t.replicas);
+      out.holders.push_back(holders);
+      out.lost_updates.push_back(t.lost);
+    }
+  }
+}
+
+FinalReads Oracle::final_reads() const {
+  FinalReads reads;
+  for (const auto& [ns, space] : spaces_) {
+    for (const auto& [key, t] : space.keys) {
+      std::set<Hash256>& held = reads[{ns, key}];
+      for (PeerIndex p : responsible(space, key)) {
+        const Store* store = store_of(p, ns);
+        const KeySlot* slot = store == nullptr ? nullptr : store->find(key);
+        if (slot == nullptr) continue;
+        for (const StoredEntry& e : slot->entries) held.insert(entry_hash(e.entry));
+      }
+    }
+  }
+  return reads;
+}
+
+}  // namespace kittengrad::sim

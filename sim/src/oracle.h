@@ -1,0 +1,119 @@
+// oracle.h — global knowledge of a simulated run: which peers are live, what each holds,
+// which updates were acknowledged; the replication metrics of DESIGN.md from them.
+//
+// Definitions (DESIGN.md, "Run file"): a key is under-replicated when fewer than r of
+// the live peers now responsible for it hold every acknowledged update of it; divergent
+// when two of those hold different sets; an update is lost when it was acknowledged and
+// no live peer holds it.
+//
+// Cost. A full scan of every store at every interval would dominate large runs, so the
+// oracle keeps each key's verdict and recomputes only keys whose verdict may have
+// changed since the last sample: a key changes only when (a) a peer stores an entry of it
+// (the driver reports every persisted entry), (b) one of its updates is acknowledged, or
+// (c) a peer responsible for it, or holding it, goes up or down. Sampling costs
+// O(changed keys x r), not O(keys x peers).
+//
+//   Oracle o(3, {"default"});
+//   o.peer_up(7, &peer);                  // after start / restore
+//   o.persisted(7, "default", key);       // for every entry a peer made durable
+//   o.acknowledged(entries, now);         // a write's ack reached its client
+//   OracleSample s = o.sample();          // every metrics interval
+//   o.peer_down(7);                       // before the Peer object goes away
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kittengrad/history.h"
+#include "kittengrad/peer.h"
+#include "kittengrad/sim/run_tables.h"
+
+namespace kittengrad::sim {
+
+using PeerIndex = std::uint32_t;  // the run's index of a peer identity (its Address)
+
+struct OracleSample {
+  std::int64_t peers_alive = 0;
+  std::int64_t keys = 0;  // keys with at least one acknowledged update
+  std::int64_t replicas_min = 0;
+  double replicas_mean = 0;
+  std::int64_t under_replicated_keys = 0;
+  std::int64_t divergent_keys = 0;
+  std::int64_t lost_updates = 0;
+  bool operator==(const OracleSample&) const = default;
+};
+
+class Oracle {
+ public:
+  Oracle(int replication, std::vector<std::string> namespaces);
+
+  // Membership. REQUIRES: peer_up for a live index is not repeated; peer stays valid
+  // until peer_down.
+  void peer_up(PeerIndex index, const Peer* peer);
+  void peer_down(PeerIndex index);
+  [[nodiscard]] std::size_t live_peers() const { return live_.size(); }
+  [[nodiscard]] bool is_live(PeerIndex index) const { return live_.contains(index); }
+  // Live peer indices in ring order of a namespace.
+  [[nodiscard]] std::vector<PeerIndex> ring(const std::string& ns) const;
+
+  // A peer made an entry of `key` durable.
+  void persisted(PeerIndex index, const std::string& ns, const RingId& key);
+  // A write's acknowledgement reached its client: its entries are acknowledged updates.
+  void acknowledged(const std::vector<Entry>& entries, Time at);
+  // True iff `got` holds every update of (ns, key) acknowledged strictly before `issued`.
+  [[nodiscard]] bool lookup_correct(const std::string& ns, const RingId& key, Time issued,
+                                    const std::vector<Entry>& got) const;
+
+  [[nodiscard]] OracleSample sample();
+  // The same figures computed from scratch: every key, every live peer's store, no cached
+  // verdicts and no holder lists. Slow; tests compare it with sample() to prove that the
+  // incremental bookkeeping misses nothing (KG_ORACLE_AUDIT=1 in a run).
+  [[nodiscard]] OracleSample audit() const;
+  // The end-of-run tables: per-key replica counts, and the union of what the live peers
+  // responsible for each key hold (the final reads of the history checker).
+  void final_keys(FinalKeysTable& out);
+  [[nodiscard]] FinalReads final_reads() const;
+  [[nodiscard]] std::uint64_t recomputed_total() const { return recomputed_total_; }
+
+ private:
+  struct KeyTrack {
+    std::vector<EntryId> acked;    // in order of acknowledgement
+    std::vector<Time> acked_at;    // non-decreasing
+    std::vector<PeerIndex> holders;  // peers that stored an entry of it, sorted
+    std::int32_t replicas = 0;
+    bool under = false;
+    bool divergent = false;
+    std::int64_t lost = 0;
+    bool dirty = false;
+    bool counted_acked = false;  // counted among the acknowledged keys at the last sample
+  };
+  struct Namespace {
+    std::vector<std::pair<RingId, PeerIndex>> ring;  // live peers sorted by id
+    std::map<RingId, KeyTrack> keys;
+    std::vector<RingId> dirty;
+  };
+
+  void mark(Namespace& space, const RingId& key, KeyTrack& track);
+  void mark_responsible_range(Namespace& space, const RingId& peer_id);
+  void mark_held(Namespace& space, const Peer* peer, const std::string& ns);
+  void recompute(const std::string& ns, Namespace& space, const RingId& key, KeyTrack& t);
+  void count(KeyTrack& t, int sign);
+  [[nodiscard]] std::vector<PeerIndex> responsible(const Namespace& space,
+                                                   const RingId& key) const;
+  [[nodiscard]] const Store* store_of(PeerIndex index, const std::string& ns) const;
+
+  int r_;
+  std::vector<std::string> namespace_names_;
+  std::map<std::string, Namespace> spaces_;
+  std::map<PeerIndex, const Peer*> live_;
+  // Running totals over every key of every namespace.
+  std::int64_t acked_keys_ = 0;
+  std::int64_t under_ = 0, divergent_ = 0, lost_ = 0;
+  std::int64_t replicas_sum_ = 0;
+  std::vector<std::int64_t> replicas_histogram_;  // [k] = acked keys with k full replicas
+  std::uint64_t recomputed_total_ = 0;
+};
+
+}  // namespace kittengrad::sim
