@@ -11,7 +11,6 @@
 //       --peers 1000 --duration-s 600 [--set key=value]... [--cfg=simgrid/option:value]
 //
 // Prints one line of key=value pairs (for scripts), then one line for people.
-#include <simgrid/s4u.hpp>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -21,6 +20,7 @@
 #include <cstdlib>
 #include <limits>
 #include <memory>
+#include <simgrid/s4u.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,7 +89,8 @@ bool parse_args(int argc, char** argv, Options* o) {
   }
   if (o->scenario_path.empty() || !(o->msgs_per_peer_s > 0) || !std::isfinite(o->msgs_per_peer_s) ||
       o->bytes < 0) {
-    std::fprintf(stderr, "kg_sim_floor: need SCENARIO.toml, --msgs-per-peer-s X > 0, --bytes B >= 0\n");
+    std::fprintf(stderr,
+                 "kg_sim_floor: need SCENARIO.toml, --msgs-per-peer-s X > 0, --bytes B >= 0\n");
     return false;
   }
   return true;
@@ -126,6 +127,15 @@ void peer_actor(std::uint32_t self, const std::vector<sg4::Mailbox*>& boxes, dou
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// CPU seconds (user + system) of this process so far: on a shared machine, wall time
+// depends on the neighbours, CPU time much less.
+double cpu_s() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 double peak_rss_mb() {
@@ -195,23 +205,27 @@ int main(int argc, char** argv) {
   const double setup_wall_s = seconds_since(t_setup);
 
   const auto t_run = Clock::now();
+  const double cpu_before_s = cpu_s();
   engine.run();
   const double run_wall_s = seconds_since(t_run);
+  const double run_cpu_s = cpu_s() - cpu_before_s;
 
-  const double per_wall_s = static_cast<double>(counters.delivered) / run_wall_s;
+  const auto delivered = static_cast<double>(counters.delivered);
+  const double per_wall_s = delivered / run_wall_s;
+  const double per_cpu_s = delivered / run_cpu_s;
   std::printf(
       "peers=%zu sim_s=%.0f latency=%s msgs_per_peer_s=%g bytes=%lld msgs_sent=%llu "
-      "msgs_delivered=%llu setup_wall_s=%.2f run_wall_s=%.2f deliveries_per_wall_s=%.0f "
-      "peak_rss_mb=%.0f\n",
+      "msgs_delivered=%llu setup_wall_s=%.2f run_wall_s=%.2f run_cpu_s=%.2f "
+      "deliveries_per_wall_s=%.0f deliveries_per_cpu_s=%.0f peak_rss_mb=%.0f\n",
       peers, sg4::Engine::get_clock(), kittengrad::latency_model_name(sc.network.latency.model),
       opt.msgs_per_peer_s, static_cast<long long>(opt.bytes),
       static_cast<unsigned long long>(counters.sent),
-      static_cast<unsigned long long>(counters.delivered), setup_wall_s, run_wall_s, per_wall_s,
-      peak_rss_mb());
+      static_cast<unsigned long long>(counters.delivered), setup_wall_s, run_wall_s, run_cpu_s,
+      per_wall_s, per_cpu_s, peak_rss_mb());
   std::printf(
       "%zu peers, %.0f simulated s: %llu datagrams delivered in %.2f wall s (+%.2f s setup), "
-      "%.0f per wall second; peak RSS %.0f MB\n",
+      "%.0f per wall second (%.0f per CPU second); peak RSS %.0f MB\n",
       peers, sg4::Engine::get_clock(), static_cast<unsigned long long>(counters.delivered),
-      run_wall_s, setup_wall_s, per_wall_s, peak_rss_mb());
+      run_wall_s, setup_wall_s, per_wall_s, per_cpu_s, peak_rss_mb());
   return kExitOk;
 }

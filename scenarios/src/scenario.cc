@@ -1,5 +1,7 @@
-// scenario.cc — names of the enums as scenario files write them, error messages, and the
-// small text helpers the reader, the validator and the writer share.
+// scenario.cc — names of the enums as scenario files write them, the defaults Scenario works
+// out (snapshot times), error messages, and the small text helpers the reader, the validator
+// and the writer share.
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -50,6 +52,17 @@ bool Scenario::same_settings(const Scenario& other) const {
   }
   return run == other.run && overlay == other.overlay && network == other.network &&
          churn == other.churn && workload == other.workload;
+}
+
+std::vector<double> Scenario::snapshot_times_s() const {
+  std::vector<double> times = run.snapshot_times_s;
+  if (times.empty()) {
+    const double d = run.duration_s;
+    times = {d / 4, d / 2, d * 3 / 4, d};
+  }
+  std::sort(times.begin(), times.end());
+  times.erase(std::unique(times.begin(), times.end()), times.end());
+  return times;
 }
 
 std::string ScenarioError::message() const {

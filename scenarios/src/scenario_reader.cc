@@ -183,6 +183,30 @@ Problem read_namespaces(Scenario& sc, const toml::node& n, const Origin& o) {
   return {};
 }
 
+// run.snapshot_times_s = [60, 600]: numbers (integers or floats), any number of them here;
+// their ranges and count are validate()'s.
+Problem read_snapshot_times(Scenario& sc, const toml::node& n, const Origin& o) {
+  const auto* arr = n.as_array();
+  if (arr == nullptr) {
+    return error_at(o, n,
+                    "must be an array of seconds such as [60, 600] (got " + type_phrase(n) + ")");
+  }
+  std::vector<double> times;
+  times.reserve(arr->size());
+  for (const toml::node& el : *arr) {
+    double t = 0;
+    if (read_value(el, o, t)) {
+      const auto* f = el.as_floating_point();
+      return error_at(o, el,
+                      "must be an array of finite numbers (got " +
+                          (f != nullptr ? format_number(f->get()) : type_phrase(el)) + " in it)");
+    }
+    times.push_back(t);
+  }
+  sc.run.snapshot_times_s = std::move(times);
+  return {};
+}
+
 Problem read_bootstrap(Scenario& sc, const toml::node& n, const Origin& o) {
   return read_enum(n, o, bootstrap_names(), sc.overlay.bootstrap);
 }
@@ -306,10 +330,11 @@ Problem read_latency(Scenario& sc, const toml::node& n, const Origin& o) {
   return {};
 }
 
-constexpr std::array<Field, 3> kRunFields = {{
+constexpr std::array<Field, 4> kRunFields = {{
     {"duration_s", plain<&Scenario::run, &RunSection::duration_s>},
     {"seed", plain<&Scenario::run, &RunSection::seed>},
     {"metrics_interval_s", plain<&Scenario::run, &RunSection::metrics_interval_s>},
+    {"snapshot_times_s", read_snapshot_times},
 }};
 
 constexpr std::array<Field, 14> kOverlayFields = {{
@@ -350,7 +375,7 @@ constexpr std::array<Field, 7> kChurnFields = {{
     {"end_s", plain<&Scenario::churn, &ChurnSection::end_s>},
 }};
 
-constexpr std::array<Field, 7> kWorkloadFields = {{
+constexpr std::array<Field, 8> kWorkloadFields = {{
     {"inserts_per_s", plain<&Scenario::workload, &WorkloadSection::inserts_per_s>},
     {"updates_per_s", plain<&Scenario::workload, &WorkloadSection::updates_per_s>},
     {"lookups_per_s", plain<&Scenario::workload, &WorkloadSection::lookups_per_s>},
@@ -358,6 +383,7 @@ constexpr std::array<Field, 7> kWorkloadFields = {{
     {"record_bytes", plain<&Scenario::workload, &WorkloadSection::record_bytes>},
     {"start_s", plain<&Scenario::workload, &WorkloadSection::start_s>},
     {"end_s", plain<&Scenario::workload, &WorkloadSection::end_s>},
+    {"writes_end_s", plain<&Scenario::workload, &WorkloadSection::writes_end_s>},
 }};
 
 constexpr std::array<Section, 5> kSections = {{

@@ -109,6 +109,28 @@ class Checker {
   std::optional<ScenarioError> error_;
 };
 
+// Each time in (0, run.duration_s] (a snapshot after the end would never be taken), and
+// not too many of them. Entries are counted from 1, as a user counts them.
+void check_snapshot_times(const RunSection& run, Checker& c) {
+  const std::string key = "run.snapshot_times_s";
+  const auto& times = run.snapshot_times_s;
+  if (times.size() > RunSection::kSnapshotTimesMax) {
+    c.fail(key, "must hold at most " + std::to_string(RunSection::kSnapshotTimesMax) +
+                    " times (got " + std::to_string(times.size()) + ")");
+    return;
+  }
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    const double t = times[i];
+    if (!(t > 0 && t <= run.duration_s)) {
+      c.fail(key,
+             "each time must be > 0 and <= run.duration_s = " + format_number(run.duration_s) +
+                 " (got " + format_number(t) + " as entry " + std::to_string(i + 1) + ")",
+             t > 0 ? "run.duration_s" : "");
+      return;
+    }
+  }
+}
+
 void check_run(const RunSection& run, Checker& c) {
   c.greater("run.duration_s", run.duration_s, 0);
   c.greater("run.metrics_interval_s", run.metrics_interval_s, 0);
@@ -118,6 +140,7 @@ void check_run(const RunSection& run, Checker& c) {
     c.fail("run.seed",
            "must be an integer in [0, 9223372036854775807] (got " + std::to_string(run.seed) + ")");
   }
+  check_snapshot_times(run, c);
 }
 
 bool valid_namespace_name(const std::string& name) {
@@ -317,7 +340,8 @@ void check_failure(const FailureEvent& ev, std::size_t index, Checker& c) {
   }
 }
 
-void check_workload(const WorkloadSection& w, Checker& c) {
+void check_workload(const Scenario& sc, Checker& c) {
+  const WorkloadSection& w = sc.workload;
   c.at_least("workload.inserts_per_s", w.inserts_per_s, 0);
   c.at_least("workload.updates_per_s", w.updates_per_s, 0);
   c.at_least("workload.lookups_per_s", w.lookups_per_s, 0);
@@ -333,6 +357,16 @@ void check_workload(const WorkloadSection& w, Checker& c) {
     c.at_least("workload.end_s", *w.end_s, 0);
     c.at_least_key("workload.end_s", *w.end_s, "workload.start_s", w.start_s);
   }
+  if (w.writes_end_s) {
+    const std::string key = "workload.writes_end_s";
+    c.at_least_key(key, *w.writes_end_s, "workload.start_s", w.start_s);
+    if (w.end_s) {
+      c.at_most_key(key, *w.writes_end_s, "workload.end_s", *w.end_s);
+    } else {
+      c.at_most_key(key, *w.writes_end_s, "run.duration_s", sc.run.duration_s,
+                    ", where the workload ends (workload.end_s is unset)");
+    }
+  }
 }
 
 }  // namespace
@@ -345,7 +379,7 @@ ScenarioResult<bool> validate(const Scenario& sc) {
     check_network(sc, c);
     check_churn(sc, c);
     for (std::size_t i = 0; i < sc.failures.size(); ++i) check_failure(sc.failures[i], i, c);
-    check_workload(sc.workload, c);
+    check_workload(sc, c);
     if (c.error()) return *c.error();
     return true;
   } catch (const std::exception& e) {  // out of memory: no exception leaves the library

@@ -33,12 +33,15 @@ class Writer {
     }
     out_ << "# " << text << "\n";
   }
-  // An optional end time: written when set, else shown as a comment with its default.
-  void end_time(const char* key, const std::optional<double>& v, double fallback) {
+  // An optional end time: written when set, else shown as a comment with its default, the
+  // value of `fallback_key`.
+  void end_time(const char* key, const std::optional<double>& v, double fallback,
+                const char* fallback_key = "run.duration_s") {
     if (v) {
       number(key, *v);
     } else {
-      comment(std::string(key) + " = " + format_number(fallback) + "  (unset: run.duration_s)");
+      comment(std::string(key) + " = " + format_number(fallback) + "  (unset: " + fallback_key +
+              ")");
     }
   }
   [[nodiscard]] std::string text() const { return out_.str(); }
@@ -65,6 +68,27 @@ std::string latency_table(const LatencySpec& l) {
       break;
   }
   return out + " }";
+}
+
+std::string number_array(const std::vector<double>& values) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    out += (i > 0 ? ", " : "") + format_number(values[i]);
+  }
+  return out + "]";
+}
+
+void write_run(const Scenario& sc, Writer& w) {
+  const RunSection& r = sc.run;
+  w.table("[run]");
+  w.number("duration_s", r.duration_s);
+  w.integer("seed", static_cast<std::int64_t>(r.seed));
+  w.number("metrics_interval_s", r.metrics_interval_s);
+  w.raw("snapshot_times_s", number_array(r.snapshot_times_s));
+  if (r.snapshot_times_s.empty()) {
+    w.comment("[]: snapshots at " + number_array(sc.snapshot_times_s()) +
+              " (1/4, 1/2, 3/4 and the end of the run)");
+  }
 }
 
 std::string selector_table(const PeerSelector& s) {
@@ -144,6 +168,7 @@ void write_workload(const Scenario& sc, Writer& w) {
   w.integer("record_bytes", wl.record_bytes);
   w.number("start_s", wl.start_s);
   w.end_time("end_s", wl.end_s, sc.run.duration_s);
+  w.end_time("writes_end_s", wl.writes_end_s, sc.writes_end_s(), "workload.end_s");
 }
 
 }  // namespace
@@ -152,10 +177,7 @@ std::string to_toml(const Scenario& sc) {
   Writer w;
   w.comment("kittengrad effective scenario" +
             (sc.source.empty() ? std::string() : " (from " + sc.source + ")"));
-  w.table("[run]");
-  w.number("duration_s", sc.run.duration_s);
-  w.integer("seed", static_cast<std::int64_t>(sc.run.seed));
-  w.number("metrics_interval_s", sc.run.metrics_interval_s);
+  write_run(sc, w);
   write_overlay(sc.overlay, w);
   write_network(sc.network, w);
   write_churn(sc, w);

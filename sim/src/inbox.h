@@ -29,15 +29,14 @@
 // once wait_until() returns it.
 #pragma once
 
-#include <simgrid/Exception.hpp>
-#include <simgrid/s4u/Comm.hpp>
-#include <simgrid/s4u/Engine.hpp>
-#include <simgrid/s4u/Mailbox.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <exception>
+#include <simgrid/Exception.hpp>
+#include <simgrid/s4u/Comm.hpp>
+#include <simgrid/s4u/Engine.hpp>
+#include <simgrid/s4u/Mailbox.hpp>
 #include <vector>
 
 namespace kittengrad::sim {

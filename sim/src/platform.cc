@@ -13,22 +13,21 @@
 // datagram); the subclass costs 4 bytes per pair and routes as fast as Vivaldi.
 #include "platform.h"
 
-#include <simgrid/kernel/routing/NetPoint.hpp>
-#include <simgrid/kernel/routing/NetZoneImpl.hpp>
-#include <simgrid/kernel/routing/StarZone.hpp>
-#include <simgrid/s4u/Link.hpp>
-#include <simgrid/s4u/NetZone.hpp>
-#include <xbt/config.hpp>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <exception>
 #include <fstream>
 #include <memory>
+#include <simgrid/kernel/routing/NetPoint.hpp>
+#include <simgrid/kernel/routing/NetZoneImpl.hpp>
+#include <simgrid/kernel/routing/StarZone.hpp>
+#include <simgrid/s4u/Link.hpp>
+#include <simgrid/s4u/NetZone.hpp>
 #include <string_view>
 #include <system_error>
 #include <unordered_map>
+#include <xbt/config.hpp>
 
 #include "kittengrad/rng.h"
 
@@ -41,20 +40,40 @@ namespace sgr = simgrid::kernel::routing;
 // ---------------------------------------------------------------------------------------
 // Engine settings.
 
-// Stack of each actor, in KiB. An actor runs the protocol core to the end of each event;
-// the deepest path we measured (a peer under a join/churn/anti-entropy workload,
-// signatures checked with libsodium, plus SimGrid's own simcall and exit paths) touches
-// about 15 KiB: 64 KiB leaves room for the protocol to grow and for glibc's printf (which
-// alone can take 4-8 KiB). SimGrid's default is 8 MiB of address space per actor; only the
-// pages touched become resident, but every stack is its own mapping.
-constexpr int kStackSizeKiB = 64;
+// Actor stacks. SimGrid's default is 8 MiB of address space per actor, one mmap each:
+// only touched pages become resident, but mapping and faulting in a fresh stack per actor
+// halves the message rate (we measured 22-29k deliveries per wall s at 10k peers against
+// 63-67k/s with stacks of 16 to 64 KiB, which come from the heap).
+//
+// How deep an actor goes: the protocol core under a join/crash/leave/anti-entropy
+// workload with signatures checked (libsodium) peaks at 9 KiB of stack (the test network
+// run inside one SimGrid actor, measured by scanning zero-filled stacks after the run);
+// SimGrid's kill path (the exception that unwinds a killed actor) and glibc's printf
+// each take 4-6 KiB.
+//
+// With a guard page (below) a stack only costs the pages it touches, so we can be
+// generous: 64 KiB, 4-7 times the depth we measured. Without one, SimGrid allocates stacks
+// with calloc, which zero-fills (touches) all of it, so every KiB is resident for every
+// actor (3.2 GB at 100k actors for 32 KiB), and an overflow silently corrupts the heap
+// instead of stopping the run: 32 KiB, still 3 times the measured depth.
+constexpr int kGuardedStackKiB = 64;
+constexpr int kUnguardedStackKiB = 32;
 
-// Above this many actors, stacks lose their guard page. A guard page turns a stack
-// overflow into a clean SIGSEGV, so we keep it while we can; but each guarded stack costs
-// two memory mappings (the stack and its PROT_NONE page), and Linux refuses more than
-// vm.max_map_count (65530 by default) mappings per process: SimGrid then aborts with
-// "Failed to protect stack". Half of that, minus the mappings of the program itself.
-constexpr std::size_t kGuardedActorsMax = 30'000;
+// A guard page turns a stack overflow into a clean SIGSEGV, so we keep it while we can;
+// but a guarded stack costs two memory mappings (the stack and its PROT_NONE page), and
+// Linux refuses more than vm.max_map_count mappings per process (65530 by default): SimGrid
+// then aborts with "Failed to protect stack" (we measured the limit at 32.5k-34k actors).
+// Mappings left for the program itself (libraries, malloc arenas, large buffers):
+constexpr std::size_t kMapsReserved = 4000;
+constexpr std::size_t kMaxMapCountDefault = 65530;
+
+// vm.max_map_count of this machine, or Linux's default when it cannot be read.
+std::size_t max_map_count() {
+  std::ifstream in("/proc/sys/vm/max_map_count");
+  std::size_t n = 0;
+  if (in >> n && n > 0) return n;
+  return kMaxMapCountDefault;
+}
 
 // TCP-gamma is SimGrid's TCP window: a flow's rate is capped at gamma / (2 * latency).
 // Datagrams are not window-limited, so we lift the cap (1 TB) rather than let 4 MiB
@@ -257,9 +276,8 @@ PlatformHosts add_all_hosts(sg4::NetZone* zone, const NetworkSection& net, std::
   return hosts;
 }
 
-std::variant<PlatformHosts, std::string> build_vivaldi(const NetworkSection& net,
-                                                       std::size_t peers, std::size_t extra,
-                                                       std::uint64_t seed) {
+std::variant<PlatformHosts, std::string> build_vivaldi(const NetworkSection& net, std::size_t peers,
+                                                       std::size_t extra, std::uint64_t seed) {
   std::vector<SyscoordNode> nodes;
   if (net.latency.model == LatencyModel::kCoordinates) {
     auto read = read_syscoord_file(net.latency.path);
@@ -275,8 +293,8 @@ std::variant<PlatformHosts, std::string> build_vivaldi(const NetworkSection& net
   });
 }
 
-std::variant<PlatformHosts, std::string> build_matrix(const NetworkSection& net,
-                                                      std::size_t peers, std::size_t extra) {
+std::variant<PlatformHosts, std::string> build_matrix(const NetworkSection& net, std::size_t peers,
+                                                      std::size_t extra) {
   auto read = read_latency_matrix_file(net.latency.path);
   if (auto* err = std::get_if<std::string>(&read)) return "network.latency.file: " + *err;
   const std::size_t n = std::get<LatencyMatrix>(read).n;
@@ -300,8 +318,11 @@ void configure_engine_defaults(simgrid::s4u::Engine& e, std::size_t actors) {
   // datagrams have none. It would also double the constraints of each flow.
   set_default_config(e, "network/crosstraffic", false);
   set_default_config(e, "network/TCP-gamma", kTcpGammaBytes);
-  set_default_config(e, "contexts/stack-size", kStackSizeKiB);
-  if (actors > kGuardedActorsMax) set_default_config(e, "contexts/guard-size", 0);
+  if (2 * actors + kMapsReserved > max_map_count()) {
+    set_default_config(e, "contexts/guard-size", 0);
+  }
+  const bool guarded = simgrid::config::get_value<int>("contexts/guard-size") > 0;
+  set_default_config(e, "contexts/stack-size", guarded ? kGuardedStackKiB : kUnguardedStackKiB);
   // Left at SimGrid's defaults on purpose: contexts/factory (raw, the fastest on x86-64),
   // contexts/nthreads = 1 (our actors share state through the oracle; parallel contexts
   // also make the order of same-time events depend on thread timing), network/optim =
@@ -318,7 +339,8 @@ std::variant<PlatformHosts, std::string> build_platform(simgrid::s4u::Engine& e,
     return std::string("network: the simulation engine already has a platform");
   }
   try {
-    if (net.latency.model == LatencyModel::kMatrix) return build_matrix(net, peer_hosts, extra_hosts);
+    if (net.latency.model == LatencyModel::kMatrix)
+      return build_matrix(net, peer_hosts, extra_hosts);
     return build_vivaldi(net, peer_hosts, extra_hosts, seed);
   } catch (const std::exception& ex) {
     return std::string("network: SimGrid refused the platform: ") + ex.what();
@@ -357,8 +379,9 @@ std::variant<std::vector<SyscoordNode>, std::string> read_syscoord_file(const st
       return at_line(path, number, err);
     }
     if (auto [it, fresh] = first_line_of_id.try_emplace(id, number); !fresh) {
-      return at_line(path, number,
-                     "ID " + std::to_string(id) + " already used on line " + std::to_string(it->second));
+      return at_line(
+          path, number,
+          "ID " + std::to_string(id) + " already used on line " + std::to_string(it->second));
     }
     if (nodes.size() == kSyscoordNodesMax) {
       return at_line(path, number, "more than " + std::to_string(kSyscoordNodesMax) + " nodes");
@@ -382,8 +405,7 @@ std::variant<LatencyMatrix, std::string> read_latency_matrix_file(const std::str
     if (auto err = parse_matrix_row(line, &row); !err.empty()) return at_line(path, number, err);
     if (rows == 0) {
       if (row.size() > kMatrixNodesMax) {
-        return at_line(path, number,
-                       "more than " + std::to_string(kMatrixNodesMax) + " columns");
+        return at_line(path, number, "more than " + std::to_string(kMatrixNodesMax) + " columns");
       }
       m.n = row.size();
       m.one_way_ms.reserve(m.n * m.n);
@@ -393,8 +415,9 @@ std::variant<LatencyMatrix, std::string> read_latency_matrix_file(const std::str
                          std::to_string(m.n));
     }
     if (rows == m.n) {
-      return at_line(path, number,
-                     "more rows than the " + std::to_string(m.n) + " columns: the matrix must be square");
+      return at_line(
+          path, number,
+          "more rows than the " + std::to_string(m.n) + " columns: the matrix must be square");
     }
     for (std::size_t j = 0; j < row.size(); ++j) {
       if (j != rows && row[j] < 0) {

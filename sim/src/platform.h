@@ -12,16 +12,22 @@
 //                 the pair pays h_a + h_b, so pair latencies span [min_ms, max_ms] with mean
 //                 (min_ms + max_ms) / 2; their distribution is triangular, not uniform, and
 //                 two pairs that share a host are correlated (as with real access links).
-//   lognormal     also access latency: h_k = (median_ms / 2) * exp(sigma * Z_k), Z_k ~ N(0,1);
-//                 the pair latency h_a + h_b is a sum of two lognormals, with median close
-//                 to (a little above) median_ms; each host's own h is exactly lognormal.
+//   lognormal     also access latency: h_k = (median_ms / 2) * exp(sigma * Z_k), Z_k ~ N(0,1),
+//                 so each host's h is exactly lognormal; the pair latency h_a + h_b is a
+//                 sum of two, with mean median_ms * exp(sigma^2 / 2) and a median a little
+//                 above median_ms (x1.02 for sigma = 0.3, x1.08 for 0.6, x1.22 for 1.0).
 //   matrix        m[i][j] ms from an N x N CSV; host k sits on node k mod N; hosts that
 //                 share a node see 0 ms (the diagonal is ignored).
 //
+// On idle links a datagram of B bytes takes latency + B / bandwidth; concurrent transfers
+// share each link max-min fairly (SimGrid's CM02 model, see configure_engine_defaults).
+// A host sending to itself also crosses its own up and down links. (SimGrid 3.32 quirk:
+// a 0-byte message sent at exactly t = 0 arrives at once, without its latency.)
+//
 // Hosts are numbered k = 0 .. peers-1 for the peers, then k = peers + j for extra host j.
 // Random access latencies come from Rng::derive(seed, "platform.access", k): the platform
-// is the same bit for bit for a seed, and a host's latency does not depend on how many
-// hosts there are after it.
+// is the same for a seed (bit for bit with the same libm: lognormal draws use exp, log and
+// cos), and a host's latency does not depend on how many hosts come after it.
 //
 // Memory is O(hosts) for every model but matrix (O(N^2) floats + O(hosts)): the first four
 // are SimGrid's Vivaldi zone (a star of per-host links whose latency comes from three
@@ -35,11 +41,10 @@
 //   if (auto* err = std::get_if<std::string>(&hosts)) { report(*err); return 2; }
 #pragma once
 
-#include <simgrid/s4u/Engine.hpp>
-#include <simgrid/s4u/Host.hpp>
-
 #include <cstddef>
 #include <cstdint>
+#include <simgrid/s4u/Engine.hpp>
+#include <simgrid/s4u/Host.hpp>
 #include <string>
 #include <variant>
 #include <vector>
@@ -66,9 +71,11 @@ struct PlatformHosts {
 // "network.latency.file: line 17 of /x/y.syscoord: expected `ID X Y h HEIGHT`".
 // Never throws: SimGrid's exceptions become error messages.
 // REQUIRES: configure_engine_defaults(e, ...) was called and e has no platform yet.
-[[nodiscard]] std::variant<PlatformHosts, std::string> build_platform(
-    simgrid::s4u::Engine& e, const NetworkSection& net, std::size_t peer_hosts,
-    std::size_t extra_hosts, std::uint64_t seed);
+[[nodiscard]] std::variant<PlatformHosts, std::string> build_platform(simgrid::s4u::Engine& e,
+                                                                      const NetworkSection& net,
+                                                                      std::size_t peer_hosts,
+                                                                      std::size_t extra_hosts,
+                                                                      std::uint64_t seed);
 
 // Engine settings for kittengrad runs of `actors` actors (see platform.cc for the reasons
 // behind each). A setting the user already gave with --cfg is left alone.

@@ -252,6 +252,7 @@ constexpr Column<EventsTable> kEventsColumns[] = {
     {"t_s", &EventsTable::t_s},
     {"kind", &EventsTable::kind},
     {"peer", &EventsTable::peer},
+    {"lost_updates", &EventsTable::lost_updates},
 };
 
 constexpr Column<FinalPeersTable> kFinalPeersColumns[] = {

@@ -205,6 +205,21 @@ void print_summary(std::ostream& out, const RunTables& t) {
   print_line(out, "convergence", convergence_text(t, s));
   print_line(out, "lost updates",
              std::to_string(s.lost_updates) + " (acknowledged, on no live peer at the end)");
+  // Where they went: crashes that took the last copies of acknowledged updates.
+  std::size_t shown = 0, more = 0;
+  for (std::size_t i = 0; i < t.events.rows() && i < t.events.lost_updates.size(); ++i) {
+    if (t.events.lost_updates[i] <= 0) continue;
+    if (shown == 5) {
+      ++more;
+      continue;
+    }
+    ++shown;
+    print_line(out, "",
+               std::to_string(t.events.lost_updates[i]) + " lost at t = " +
+                   fmt(t.events.t_s[i], 1) + " s: " + t.events.kind[i] + " of peer " +
+                   std::to_string(t.events.peer[i]) + " took their last copies");
+  }
+  if (more > 0) print_line(out, "", "... and at " + std::to_string(more) + " more events");
   if (s.history_checked) print_line(out, "history check", history_text(s));
   print_lookups(out, s);
   print_line(out, "writes",

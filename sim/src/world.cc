@@ -271,6 +271,7 @@ void World::recover(HostSlot& slot) {
 
 void World::crash(HostSlot& slot, bool disk_lost, const char* event) {
   if (slot.peer == nullptr) return;
+  const std::int64_t lost_before = oracle.sample().lost_updates;
   oracle.peer_down(slot.identity);
   slot.peer.reset();
   slot.persists.clear();  // writes not yet durable are gone
@@ -278,6 +279,8 @@ void World::crash(HostSlot& slot, bool disk_lost, const char* event) {
   slot.state = HostState::kDown;
   slot.crashed_at = now_us();
   record_event(event, slot.identity);
+  // What only this peer held (with the peers that crashed before it) is gone with it.
+  tables.events.lost_updates.back() = oracle.sample().lost_updates - lost_before;
 }
 
 void World::begin_leave(HostSlot& slot) {
@@ -291,6 +294,7 @@ void World::record_event(const char* kind, std::int64_t peer) {
   tables.events.t_s.push_back(simgrid::s4u::Engine::get_clock());
   tables.events.kind.emplace_back(kind);
   tables.events.peer.push_back(peer);
+  tables.events.lost_updates.push_back(0);
 }
 
 }  // namespace kittengrad::sim

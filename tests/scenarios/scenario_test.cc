@@ -68,6 +68,8 @@ TEST(ScenarioDefaults, EmptyFileGivesTheDesignDefaults) {
   EXPECT_EQ(sc.run.duration_s, 3600);
   EXPECT_EQ(sc.run.seed, 1u);
   EXPECT_EQ(sc.run.metrics_interval_s, 10);
+  EXPECT_TRUE(sc.run.snapshot_times_s.empty());
+  EXPECT_EQ(sc.snapshot_times_s(), (std::vector<double>{900, 1800, 2700, 3600}));
 
   EXPECT_EQ(sc.overlay.peers, 1000);
   EXPECT_EQ(sc.overlay.replication, 3);
@@ -110,6 +112,8 @@ TEST(ScenarioDefaults, EmptyFileGivesTheDesignDefaults) {
   EXPECT_EQ(sc.workload.start_s, 0);
   EXPECT_FALSE(sc.workload.end_s.has_value());
   EXPECT_EQ(sc.workload_end_s(), 3600);
+  EXPECT_FALSE(sc.workload.writes_end_s.has_value());
+  EXPECT_EQ(sc.writes_end_s(), 3600);
 
   EXPECT_TRUE(sc.same_settings(Scenario{}));
   EXPECT_EQ(sc.source, "t.toml");
@@ -198,6 +202,7 @@ TEST(ScenarioParse, ReadsEveryKey) {
 duration_s = 7200.5
 seed = 42
 metrics_interval_s = 2.5
+snapshot_times_s = [600, 60.5, 7200.5]
 [overlay]
 peers = 50
 replication = 5
@@ -235,10 +240,12 @@ key_popularity = "zipf:1.1"
 record_bytes = 4096
 start_s = 5
 end_s = 6000
+writes_end_s = 3000
 )");
   EXPECT_EQ(sc.run.duration_s, 7200.5);
   EXPECT_EQ(sc.run.seed, 42u);
   EXPECT_EQ(sc.run.metrics_interval_s, 2.5);
+  EXPECT_EQ(sc.run.snapshot_times_s, (std::vector<double>{600, 60.5, 7200.5}));  // as written
   EXPECT_EQ(sc.overlay.peers, 50);
   EXPECT_EQ(sc.overlay.replication, 5);
   EXPECT_EQ(sc.overlay.write_quorum, 3);
@@ -274,6 +281,53 @@ end_s = 6000
   EXPECT_EQ(sc.workload.record_bytes, 4096);
   EXPECT_EQ(sc.workload.start_s, 5);
   EXPECT_EQ(sc.workload_end_s(), 6000);
+  EXPECT_EQ(sc.workload.writes_end_s, 3000);
+  EXPECT_EQ(sc.writes_end_s(), 3000);
+}
+
+// Writes stop at writes_end_s; unset, they go on until the workload ends, whichever key
+// decides that.
+TEST(ScenarioParse, WritesEndFollowsTheWorkloadEnd) {
+  Scenario sc = parse_ok("[run]\nduration_s = 100\n");
+  EXPECT_EQ(sc.writes_end_s(), 100);
+  ASSERT_TRUE(apply_override(sc, "run.duration_s=50").ok());
+  EXPECT_EQ(sc.writes_end_s(), 50);
+  ASSERT_TRUE(apply_override(sc, "workload.end_s=400").ok());  // later than the run: allowed
+  EXPECT_EQ(sc.writes_end_s(), 400);
+
+  sc = parse_ok("[workload]\nstart_s = 10\nend_s = 300\nwrites_end_s = 10\n");
+  EXPECT_EQ(sc.writes_end_s(), 10);  // = start_s: a read-only workload
+  sc = parse_ok("[workload]\nend_s = 300\nwrites_end_s = 300\n");
+  EXPECT_EQ(sc.writes_end_s(), 300);
+  sc = parse_ok("[run]\nduration_s = 100\n[workload]\nwrites_end_s = 100\n");
+  EXPECT_EQ(sc.writes_end_s(), 100);
+
+  // Never after the workload's end, even in a scenario built in code that validate() refuses.
+  Scenario code;
+  code.workload.end_s = 200;
+  code.workload.writes_end_s = 500;
+  EXPECT_FALSE(validate(code).ok());
+  EXPECT_EQ(code.writes_end_s(), 200);
+}
+
+TEST(ScenarioParse, SnapshotTimes) {
+  Scenario sc = parse_ok("[run]\nduration_s = 100\n");
+  EXPECT_EQ(sc.snapshot_times_s(), (std::vector<double>{25, 50, 75, 100}));
+  sc = parse_ok("[run]\nduration_s = 10\n");
+  EXPECT_EQ(sc.snapshot_times_s(), (std::vector<double>{2.5, 5, 7.5, 10}));
+
+  // As written in the scenario; the helper sorts them and drops repeats.
+  sc = parse_ok("run.snapshot_times_s = [3600, 60, 0.5, 60]\n");
+  EXPECT_EQ(sc.run.snapshot_times_s, (std::vector<double>{3600, 60, 0.5, 60}));
+  EXPECT_EQ(sc.snapshot_times_s(), (std::vector<double>{0.5, 60, 3600}));
+  EXPECT_EQ(sc.key_lines.at("run.snapshot_times_s"), 1);
+
+  // The most a scenario may ask for.
+  std::string many = "[run]\nsnapshot_times_s = [";
+  for (int i = 1; i <= 1000; ++i) many += std::to_string(i) + (i < 1000 ? ", " : "]\n");
+  sc = parse_ok(many);
+  EXPECT_EQ(sc.snapshot_times_s().size(), 1000u);
+  EXPECT_EQ(sc.snapshot_times_s().back(), 1000);
 }
 
 TEST(ScenarioParse, ReadsEveryFailureKind) {
@@ -625,10 +679,47 @@ const BadInput kBadInputs[] = {
      "must be >= 0 (got -2)"},
     {"WorkloadEndBeforeStart", "[workload]\nstart_s = 10\nend_s = 5\n", "workload.end_s", 3,
      "must be >= workload.start_s = 10 (got 5)"},
+    {"WritesEndBeforeStart", "[workload]\nstart_s = 10\nwrites_end_s = 5\n",
+     "workload.writes_end_s", 3, "must be >= workload.start_s = 10 (got 5)"},
+    {"NegativeWritesEnd", "[workload]\nwrites_end_s = -1\n", "workload.writes_end_s", 2,
+     "must be >= workload.start_s = 0 (got -1)"},
+    {"WritesEndAfterWorkloadEnd", "[workload]\nend_s = 100\n\nwrites_end_s = 100.5\n",
+     "workload.writes_end_s", 4, "must be <= workload.end_s = 100 (got 100.5)"},
+    {"WritesEndAfterRun", "[run]\nduration_s = 60\n[workload]\nwrites_end_s = 61\n",
+     "workload.writes_end_s", 4,
+     "must be <= run.duration_s = 60 (got 61), where the workload ends (workload.end_s is "
+     "unset)"},
+    {"WritesEndNotANumber", "[workload]\nwrites_end_s = \"1h\"\n", "workload.writes_end_s", 2,
+     "must be a number (got a string)"},
+    // Snapshot times.
+    {"ZeroSnapshotTime", "[run]\nsnapshot_times_s = [0, 60]\n", "run.snapshot_times_s", 2,
+     "each time must be > 0 and <= run.duration_s = 3600 (got 0 as entry 1)"},
+    {"NegativeSnapshotTime", "[run]\nsnapshot_times_s = [60, -1]\n", "run.snapshot_times_s", 2,
+     "(got -1 as entry 2)"},
+    {"SnapshotAfterRun", "[run]\nduration_s = 600\nsnapshot_times_s = [60, 600, 600.5]\n",
+     "run.snapshot_times_s", 3,
+     "each time must be > 0 and <= run.duration_s = 600 (got 600.5 as entry 3)"},
+    {"SnapshotTimesNotArray", "[run]\nsnapshot_times_s = 60\n", "run.snapshot_times_s", 2,
+     "must be an array of seconds such as [60, 600] (got an integer)"},
+    {"SnapshotTimeNotNumber", "[run]\nsnapshot_times_s = [\n  60,\n  \"1h\",\n]\n",
+     "run.snapshot_times_s", 4, "must be an array of finite numbers (got a string in it)"},
+    {"SnapshotTimeInfinite", "[run]\nsnapshot_times_s = [60, inf]\n", "run.snapshot_times_s", 2,
+     "must be an array of finite numbers (got inf in it)"},
+    {"SnapshotTimesNested", "[run]\nsnapshot_times_s = [[60]]\n", "run.snapshot_times_s", 2,
+     "(got an array in it)"},
 };
 
 INSTANTIATE_TEST_SUITE_P(BadInputs, ScenarioRefuses, ::testing::ValuesIn(kBadInputs),
                          [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ScenarioRefuses, MoreThanAThousandSnapshots) {
+  std::string text = "[run]\nduration_s = 2000\nsnapshot_times_s = [";
+  for (int i = 1; i <= 1001; ++i) text += std::to_string(i) + (i < 1001 ? ", " : "]\n");
+  auto sc = parse(text);
+  ASSERT_FALSE(sc.ok());
+  EXPECT_EQ(sc.error().message(),
+            "t.toml:3: run.snapshot_times_s: must hold at most 1000 times (got 1001)");
+}
 
 TEST(ScenarioRefuses, MissingFileSaysWhichPathWasTried) {
   auto sc = parse("[network]\nlatency = { model = \"matrix\", file = \"sub/lat.csv\" }\n");
@@ -690,10 +781,11 @@ TEST(ScenarioFile, MissingFileAndFolderAreRefused) {
 
 TEST(ScenarioOverride, SetsKeysOfEveryKind) {
   Scenario sc = parse_ok("");
-  for (const char* s : {"overlay.peers=2048", "churn.model=weibull", "churn.shape = 0.7",
-                        "run.seed=42", "overlay.namespaces=[\"a\",\"b\"]", "overlay.bootstrap=join",
-                        "workload.key_popularity=zipf:1.2", "workload.end_s=100",
-                        "network.loss=0.05", "run.duration_s=600"}) {
+  for (const char* s :
+       {"overlay.peers=2048", "churn.model=weibull", "churn.shape = 0.7", "run.seed=42",
+        "overlay.namespaces=[\"a\",\"b\"]", "overlay.bootstrap=join",
+        "workload.key_popularity=zipf:1.2", "workload.end_s=100", "workload.writes_end_s=40",
+        "network.loss=0.05", "run.duration_s=600", "run.snapshot_times_s=[60, 600]"}) {
     auto r = apply_override(sc, s);
     ASSERT_TRUE(r.ok()) << r.error().message();
   }
@@ -705,13 +797,18 @@ TEST(ScenarioOverride, SetsKeysOfEveryKind) {
   EXPECT_EQ(sc.overlay.bootstrap, Bootstrap::kJoin);
   EXPECT_EQ(sc.workload.zipf_s, 1.2);
   EXPECT_EQ(sc.workload_end_s(), 100);
+  EXPECT_EQ(sc.writes_end_s(), 40);
   EXPECT_EQ(sc.network.loss, 0.05);
+  EXPECT_EQ(sc.run.snapshot_times_s, (std::vector<double>{60, 600}));
   EXPECT_EQ(sc.churn_end_s(), 600);  // unset end_s follows run.duration_s
 
   ASSERT_TRUE(apply_override(sc, "churn.model=none").ok());  // a bare word is a string
   EXPECT_EQ(sc.churn.model, ChurnModel::kNone);
   ASSERT_TRUE(apply_override(sc, "churn.model=\"exponential\"").ok());
   EXPECT_EQ(sc.churn.model, ChurnModel::kExponential);
+
+  ASSERT_TRUE(apply_override(sc, "run.snapshot_times_s=[]").ok());  // back to the default
+  EXPECT_EQ(sc.snapshot_times_s(), (std::vector<double>{150, 300, 450, 600}));
 }
 
 TEST(ScenarioOverride, ReplacesTheLatencyModel) {
@@ -816,6 +913,16 @@ const BadOverride kBadOverrides[] = {
      "must be an array of tables"},
     {"BadNamespaces", "overlay.namespaces=[\"a\",\"a\"]", "overlay.namespaces",
      "names must be unique"},
+    {"WritesEndBeforeStart", "workload.writes_end_s=-1", "workload.writes_end_s",
+     "must be >= workload.start_s = 0 (got -1)"},
+    {"WritesEndAfterRun", "workload.writes_end_s=4000", "workload.writes_end_s",
+     "must be <= run.duration_s = 3600 (got 4000)"},
+    {"WritesEndNotANumber", "workload.writes_end_s=soon", "workload.writes_end_s",
+     "must be a number (got a string)"},
+    {"SnapshotAfterRun", "run.snapshot_times_s=[60, 4000]", "run.snapshot_times_s",
+     "each time must be > 0 and <= run.duration_s = 3600 (got 4000 as entry 2)"},
+    {"SnapshotTimesNotArray", "run.snapshot_times_s=60", "run.snapshot_times_s",
+     "must be an array of seconds"},
 };
 
 INSTANTIATE_TEST_SUITE_P(BadOverrides, ScenarioOverrideRefuses, ::testing::ValuesIn(kBadOverrides),
@@ -828,6 +935,27 @@ TEST(ScenarioOverride, ErrorsPointAtTheFileLineOfOtherKeys) {
   EXPECT_EQ(r.error().message(),
             "--set overlay.peers=2: t.toml:3: overlay.replication: must be <= overlay.peers = 2 "
             "(got 3), since a key lives on r distinct peers");
+}
+
+// Shortening the run or the workload can put keys of the file out of range: the error names
+// them, at their line in the file.
+TEST(ScenarioOverride, ErrorsNameTheFileKeysThatNoLongerFit) {
+  Scenario sc = parse_ok(
+      "[run]\nsnapshot_times_s = [60, 600]\n[workload]\nend_s = 900\nwrites_end_s = 300\n");
+  auto r = apply_override(sc, "run.duration_s=300");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(),
+            "--set run.duration_s=300: t.toml:2: run.snapshot_times_s: each time must be > 0 and "
+            "<= run.duration_s = 300 (got 600 as entry 2)");
+  r = apply_override(sc, "workload.end_s=200");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(),
+            "--set workload.end_s=200: t.toml:5: workload.writes_end_s: must be <= "
+            "workload.end_s = 200 (got 300)");
+  ASSERT_TRUE(apply_override(sc, "workload.writes_end_s=200").ok());
+  EXPECT_EQ(sc.key_lines.count("workload.writes_end_s"), 0u);
+  ASSERT_TRUE(apply_override(sc, "workload.end_s=200").ok());
+  EXPECT_EQ(sc.writes_end_s(), 200);
 }
 
 TEST(ScenarioOverride, ForgetsTheFileLinesOfWhatItReplaced) {
@@ -853,6 +981,8 @@ TEST(ScenarioToToml, WritesEveryKey) {
                           "duration_s = 3600",
                           "seed = 1",
                           "metrics_interval_s = 10",
+                          "snapshot_times_s = []",
+                          "# []: snapshots at [900, 1800, 2700, 3600]",
                           "[overlay]",
                           "peers = 1000",
                           "replication = 3",
@@ -881,13 +1011,14 @@ TEST(ScenarioToToml, WritesEveryKey) {
                           "median_downtime_s = 300",
                           "permanent_fraction = 0",
                           "start_s = 0",
-                          "# end_s = 3600",
+                          "# end_s = 3600  (unset: run.duration_s)",
                           "[workload]",
                           "inserts_per_s = 10",
                           "updates_per_s = 50",
                           "lookups_per_s = 50",
                           "key_popularity = \"uniform\"",
-                          "record_bytes = 512"}) {
+                          "record_bytes = 512",
+                          "# writes_end_s = 3600  (unset: workload.end_s)"}) {
     EXPECT_NE(text.find(key), std::string::npos) << key << " missing from\n" << text;
   }
 }
@@ -898,6 +1029,7 @@ TEST(ScenarioToToml, EverythingRoundTrips) {
 duration_s = 7200.5
 seed = 9223372036854775807
 metrics_interval_s = 0.1
+snapshot_times_s = [7200.5, 0.1, 1e-3, 3600, 3600]
 [overlay]
 peers = 100000
 replication = 5
@@ -955,6 +1087,7 @@ key_popularity = "zipf:0.99"
 record_bytes = 1
 start_s = 5
 end_s = 6000
+writes_end_s = 1234.5678
 )");
   expect_round_trip(sc);
 
@@ -994,6 +1127,17 @@ TEST(ScenarioToToml, UnsetEndsStayUnset) {
   ASSERT_TRUE(apply_override(*back, "run.duration_s=50").ok());
   EXPECT_EQ(back->churn_end_s(), 50);
   EXPECT_EQ(back->workload_end_s(), 50);
+  EXPECT_FALSE(back->workload.writes_end_s.has_value());
+  EXPECT_EQ(back->writes_end_s(), 50);
+  EXPECT_TRUE(back->run.snapshot_times_s.empty());
+
+  // Set in the file, they are written and read back as they were.
+  sc =
+      parse_ok("[run]\nsnapshot_times_s = [60, 30]\n[workload]\nend_s = 500\nwrites_end_s = 250\n");
+  const std::string text = to_toml(sc);
+  EXPECT_NE(text.find("snapshot_times_s = [60, 30]\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nwrites_end_s = 250\n"), std::string::npos) << text;
+  expect_round_trip(sc);
 }
 
 // ---- validate() on scenarios built in code ----

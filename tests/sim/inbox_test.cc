@@ -6,20 +6,20 @@
 // that changes it shows up here.
 //
 // Each case runs its simulation in a forked child (child_process.h explains why).
-#include <gtest/gtest.h>
+#include "../../sim/src/inbox.h"
 
-#include <simgrid/Exception.hpp>
-#include <simgrid/s4u.hpp>
+#include <gtest/gtest.h>
 
 #include <cstdint>
 #include <limits>
 #include <map>
 #include <memory>
 #include <set>
+#include <simgrid/Exception.hpp>
+#include <simgrid/s4u.hpp>
 #include <utility>
 #include <vector>
 
-#include "../../sim/src/inbox.h"
 #include "../../sim/src/platform.h"
 #include "child_process.h"
 #include "kittengrad/rng.h"
@@ -92,9 +92,8 @@ TEST(InboxTest, PlainTimeoutDuringTransferLosesTheMessage) {
       }
       mb->set_receiver(nullptr);
     });
-    sg4::Actor::create("tx", sim.peers[0], [] {
-      send_datagram(sg4::Mailbox::by_name("rx"), new Msg(0, 0), kBig);
-    });
+    sg4::Actor::create("tx", sim.peers[0],
+                       [] { send_datagram(sg4::Mailbox::by_name("rx"), new Msg(0, 0), kBig); });
     sim.engine->run();
     return out;
   });
@@ -119,9 +118,8 @@ TEST(InboxTest, DeadlineDuringTransferKeepsTheMessage) {
       }
       mb->set_receiver(nullptr);
     });
-    sg4::Actor::create("tx", sim.peers[0], [] {
-      send_datagram(sg4::Mailbox::by_name("rx"), new Msg(0, 7), kBig);
-    });
+    sg4::Actor::create("tx", sim.peers[0],
+                       [] { send_datagram(sg4::Mailbox::by_name("rx"), new Msg(0, 7), kBig); });
     sim.engine->run();
     out.push_back(g_live_msgs);
     return out;
@@ -149,9 +147,8 @@ double arrival_time() {
       out.push_back(now());
       mb->set_receiver(nullptr);
     });
-    sg4::Actor::create("tx", sim.peers[0], [] {
-      send_datagram(sg4::Mailbox::by_name("rx"), new Msg(0, 0), kBig);
-    });
+    sg4::Actor::create("tx", sim.peers[0],
+                       [] { send_datagram(sg4::Mailbox::by_name("rx"), new Msg(0, 0), kBig); });
     sim.engine->run();
     return out;
   });
@@ -178,9 +175,8 @@ TEST(InboxTest, DeadlineAroundTheArrival) {
         }
         mb->set_receiver(nullptr);
       });
-      sg4::Actor::create("tx", sim.peers[0], [] {
-        send_datagram(sg4::Mailbox::by_name("rx"), new Msg(0, 0), kBig);
-      });
+      sg4::Actor::create("tx", sim.peers[0],
+                         [] { send_datagram(sg4::Mailbox::by_name("rx"), new Msg(0, 0), kBig); });
       sim.engine->run();
       return out;
     });
@@ -210,9 +206,8 @@ TEST(InboxTest, PastDeadlineDoesNotBlock) {
       out.push_back(now());
       mb->set_receiver(nullptr);
     });
-    sg4::Actor::create("tx", sim.peers[0], [] {
-      send_datagram(sg4::Mailbox::by_name("rx"), new Msg(0, 0), kBig);
-    });
+    sg4::Actor::create("tx", sim.peers[0],
+                       [] { send_datagram(sg4::Mailbox::by_name("rx"), new Msg(0, 0), kBig); });
     sim.engine->run();
     return out;
   });
@@ -233,8 +228,10 @@ TEST(InboxTest, InOrderAcrossManyDeadlines) {
       int timeouts = 0;
       while (now() < 60) {
         std::unique_ptr<Msg> m(inbox.wait_until(now() + 0.03));
-        if (m) out.push_back(m->seq);
-        else ++timeouts;
+        if (m)
+          out.push_back(m->seq);
+        else
+          ++timeouts;
       }
       out.push_back(timeouts);
       mb->set_receiver(nullptr);

@@ -3,22 +3,22 @@
 // platform a datagram pays exactly the model's latency plus size / bandwidth.
 //
 // Simulations run in forked children (child_process.h explains why).
-#include <gtest/gtest.h>
+#include "../../sim/src/platform.h"
 
-#include <simgrid/s4u.hpp>
-#include <xbt/config.hpp>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <simgrid/s4u.hpp>
 #include <string>
 #include <utility>
 #include <vector>
+#include <xbt/config.hpp>
 
 #include "../../sim/src/inbox.h"
-#include "../../sim/src/platform.h"
 #include "child_process.h"
 
 namespace kittengrad::sim {
@@ -85,7 +85,8 @@ TEST(SyscoordFileTest, ErrorsNameTheLine) {
 TEST(SyscoordFileTest, ShippedDataSetsRead) {
   for (const char* name : {"median_p2psim", "median_meridian", "median_harvard"}) {
     const std::string here = __FILE__;  // tests/sim/platform_test.cc
-    const std::string path = here.substr(0, here.rfind('/')) + "/../../scenarios/data/" + name + ".syscoord";
+    const std::string path =
+        here.substr(0, here.rfind('/')) + "/../../scenarios/data/" + name + ".syscoord";
     std::ifstream probe(path);
     if (!probe) GTEST_SKIP() << "no " << path;
     EXPECT_EQ(error_of(read_syscoord_file(path)), "") << path;
@@ -118,15 +119,15 @@ TEST(LatencyMatrixTest, ErrorsNameTheLine) {
     std::string expected;
   };
   const std::vector<Case> cases = {
-      {"a,b\n0,1\n1,0\n", "line 1 of"},                       // a header row
+      {"a,b\n0,1\n1,0\n", "line 1 of"},  // a header row
       {"a,b\n0,1\n1,0\n", "no header row"},
-      {"0,1\n1,0,2\n", "line 2 of"},                          // ragged
+      {"0,1\n1,0,2\n", "line 2 of"},  // ragged
       {"0,1\n1,0,2\n", "row has 3 fields, the first row has 2"},
-      {"0,1\n1,0\n2,2\n", "line 3 of"},                       // too many rows
-      {"0,1,2\n1,0,2\n", "2 rows but 3 columns"},             // too few rows
-      {"0,1\n#\n-1,0\n", "line 3 of"},                        // negative
+      {"0,1\n1,0\n2,2\n", "line 3 of"},            // too many rows
+      {"0,1,2\n1,0,2\n", "2 rows but 3 columns"},  // too few rows
+      {"0,1\n#\n-1,0\n", "line 3 of"},             // negative
       {"0,1\n#\n-1,0\n", "field 1 is negative"},
-      {"0,,1\n", "field 2"},                                  // empty field
+      {"0,,1\n", "field 2"},  // empty field
       {"0,1\n1,inf\n", "line 2 of"},
       {"# nothing\n", "no matrix row"},
   };
@@ -194,8 +195,8 @@ struct Probe {
 // host `from` to host `to`; returns each probe's transit time in seconds, or {-1} and
 // prints the build error. (Not from t = 0: SimGrid 3.32 delivers a 0-byte message sent at
 // t = 0 at once, without its latency.)
-std::vector<double> transit_times(const NetworkSection& net, std::size_t peers,
-                                  std::size_t extra, const std::vector<Probe>& probes) {
+std::vector<double> transit_times(const NetworkSection& net, std::size_t peers, std::size_t extra,
+                                  const std::vector<Probe>& probes) {
   return run_in_child([&] {
     int argc = 2;
     static char arg0[] = "platform_test";
@@ -243,9 +244,9 @@ NetworkSection constant_net(double ms, double mbps) {
 
 TEST(PlatformTest, ConstantLatencyPlusSizeOverBandwidth) {
   // 8 Mbps = 10^6 bytes/s.
-  const auto t = transit_times(constant_net(40, 8), 3, 2,
-                               {{0, 1, 0}, {2, 0, 0}, {1, 1, 0}, {0, 3, 0}, {4, 2, 0},
-                                {0, 1, 1'000'000}, {3, 4, 500'000}});
+  const auto t = transit_times(
+      constant_net(40, 8), 3, 2,
+      {{0, 1, 0}, {2, 0, 0}, {1, 1, 0}, {0, 3, 0}, {4, 2, 0}, {0, 1, 1'000'000}, {3, 4, 500'000}});
   const std::vector<double> expected = {0.04, 0.04, 0.04, 0.04, 0.04, 1.04, 0.54};
   ASSERT_EQ(t.size(), expected.size());
   for (std::size_t i = 0; i < t.size(); ++i) EXPECT_NEAR(t[i], expected[i], 1e-9) << i;
@@ -260,7 +261,8 @@ TEST(PlatformTest, UniformAndLognormalPayBothAccessLatencies) {
     ASSERT_EQ(t.size(), probes.size());
     for (std::size_t i = 0; i < t.size(); ++i) {
       const double expected = (access_latency_ms(net.latency, 11, probes[i].from) +
-                               access_latency_ms(net.latency, 11, probes[i].to)) / 1000;
+                               access_latency_ms(net.latency, 11, probes[i].to)) /
+                              1000;
       EXPECT_NEAR(t[i], expected, 1e-9) << latency_model_name(model) << " probe " << i;
     }
   }
@@ -293,9 +295,8 @@ TEST(PlatformTest, MatrixLatencyPerNodePair) {
   net.latency.path = path;
   net.bandwidth_mbps = 8;
   // Hosts 0..3 are peers on nodes 0 1 2 0; host 4 (extra 0) is on node 1.
-  const auto t = transit_times(net, 4, 1,
-                               {{0, 1, 0}, {1, 0, 0}, {2, 1, 0}, {0, 3, 0}, {4, 2, 0},
-                                {3, 4, 1'000'000}});
+  const auto t = transit_times(
+      net, 4, 1, {{0, 1, 0}, {1, 0, 0}, {2, 1, 0}, {0, 3, 0}, {4, 2, 0}, {3, 4, 1'000'000}});
   const std::vector<double> expected = {0.010, 0.015, 0.035, 0.0, 0.030, 1.010};
   ASSERT_EQ(t.size(), expected.size());
   for (std::size_t i = 0; i < t.size(); ++i) EXPECT_NEAR(t[i], expected[i], 1e-9) << i;
@@ -322,9 +323,8 @@ TEST(PlatformTest, AccessLinksAreSharedPerDirection) {
       mb->set_receiver(nullptr);
     });
     for (int s = 0; s < 2; ++s) {
-      sg4::Actor::create("tx", hosts.peers[s], [] {
-        send_datagram(sg4::Mailbox::by_name("rx"), new int(0), 1'000'000);
-      });
+      sg4::Actor::create("tx", hosts.peers[s],
+                         [] { send_datagram(sg4::Mailbox::by_name("rx"), new int(0), 1'000'000); });
     }
     e.run();
     return out;
@@ -380,7 +380,8 @@ TEST(PlatformTest, SecondPlatformIsRefused) {
     configure_engine_defaults(e, 2);
     const bool first = error_of(build_platform(e, constant_net(20, 10), 2, 0, 1)).empty();
     const std::string second = error_of(build_platform(e, constant_net(20, 10), 2, 0, 1));
-    return std::vector<double>{first ? 1.0 : 0.0, second.find("already has a platform") != std::string::npos ? 1.0 : 0.0};
+    return std::vector<double>{
+        first ? 1.0 : 0.0, second.find("already has a platform") != std::string::npos ? 1.0 : 0.0};
   });
   EXPECT_EQ(out, (std::vector<double>{1, 1}));
 }
@@ -403,8 +404,8 @@ TEST(EngineDefaultsTest, SetsOursAndKeepsTheUsers) {
   ASSERT_EQ(out.size(), 4U);
   EXPECT_EQ(out[0], 1);
   EXPECT_EQ(out[1], 1);
-  EXPECT_EQ(out[2], 0);  // 100k actors: no guard pages
-  EXPECT_GT(out[3], 0);
+  EXPECT_EQ(out[2], 0);   // 100k actors: no guard pages (they would exceed vm.max_map_count)
+  EXPECT_EQ(out[3], 32);  // and tighter stacks, all resident without a guard
 }
 
 TEST(EngineDefaultsTest, SmallRunsKeepGuardPages) {
@@ -416,9 +417,24 @@ TEST(EngineDefaultsTest, SmallRunsKeepGuardPages) {
     configure_engine_defaults(e, 1000);
     return std::vector<double>{
         static_cast<double>(simgrid::config::get_value<int>("contexts/guard-size")),
+        static_cast<double>(simgrid::config::get_value<int>("contexts/stack-size")),
         simgrid::config::get_value<bool>("network/crosstraffic") ? 1.0 : 0.0};
   });
-  EXPECT_EQ(out, (std::vector<double>{1, 0}));
+  EXPECT_EQ(out, (std::vector<double>{1, 64, 0}));
+}
+
+TEST(EngineDefaultsTest, StacksFollowTheUsersGuardChoice) {
+  const auto out = run_in_child([] {
+    int argc = 2;
+    static char arg0[] = "platform_test";
+    static char arg1[] = "--cfg=contexts/guard-size:0";
+    char* argv[] = {arg0, arg1, nullptr};
+    sg4::Engine e(&argc, argv);
+    configure_engine_defaults(e, 10);
+    return std::vector<double>{
+        static_cast<double>(simgrid::config::get_value<int>("contexts/stack-size"))};
+  });
+  EXPECT_EQ(out, (std::vector<double>{32}));
 }
 
 }  // namespace

@@ -103,6 +103,7 @@ void expect_same_tables(const RunTables& a, const RunTables& b) {
   EXPECT_TRUE(same_doubles(a.events.t_s, b.events.t_s));
   EXPECT_EQ(a.events.kind, b.events.kind);
   EXPECT_EQ(a.events.peer, b.events.peer);
+  EXPECT_EQ(a.events.lost_updates, b.events.lost_updates);
 
   EXPECT_EQ(a.final_peers.peer, b.final_peers.peer);
   EXPECT_EQ(a.final_peers.alive, b.final_peers.alive);
@@ -172,6 +173,7 @@ RunTables populated() {
   t.events.t_s = {25, 35};
   t.events.kind = {"crash", "recover"};
   t.events.peer = {2, 2};
+  t.events.lost_updates = {1, 0};
   t.final_peers.peer = {0, 1, 2, 3};
   t.final_peers.alive = {1, 1, 0, 1};
   t.final_peers.keys = {3, 3, 0, 3};
@@ -486,7 +488,7 @@ TEST_F(RunFileTest, PandasReadsEveryTable) {
   EXPECT_NE(out.find("timeseries 6 14 t_s\n"), std::string::npos) << out;
   EXPECT_NE(out.find("lookups 4 5 t_issue_s\n"), std::string::npos) << out;
   EXPECT_NE(out.find("ops 3 6 kind\n"), std::string::npos) << out;
-  EXPECT_NE(out.find("events 2 3 t_s\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("events 2 4 t_s\n"), std::string::npos) << out;
   EXPECT_NE(out.find("final/peers 4 6 peer\n"), std::string::npos) << out;
   EXPECT_NE(out.find("final/keys 4 5 key\n"), std::string::npos) << out;
   EXPECT_NE(out.find("overlay 2 7 t_s\n"), std::string::npos) << out;
@@ -601,6 +603,7 @@ TEST(SummaryTest, ConvergenceIsFromTheLastPerturbationToTheQuietTail) {
   t.events.t_s = {12, 25};
   t.events.kind = {"crash", "recover"};
   t.events.peer = {1, 1};
+  t.events.lost_updates = {0, 0};
   t.ops.kind = {"insert"};
   t.ops.t_issue_s = {33};
   t.ops.t_ack_s = {33.1};

@@ -11,6 +11,8 @@
 //   std::string text = to_toml(*sc);   // the effective scenario, stored in run files
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -24,6 +26,12 @@ struct RunSection {
   double duration_s = 3600;
   std::uint64_t seed = 1;
   double metrics_interval_s = 10;
+  // When the overlay's routing graph is dumped and analysed, in simulated seconds, each in
+  // (0, duration_s], at most kSnapshotTimesMax of them, as written (any order). Empty: four
+  // snapshots, at 1/4, 1/2, 3/4 and the end of the run (see Scenario::snapshot_times_s).
+  std::vector<double> snapshot_times_s;
+
+  static constexpr std::size_t kSnapshotTimesMax = 1000;
 
   bool operator==(const RunSection&) const = default;
 };
@@ -124,7 +132,10 @@ struct WorkloadSection {
   double zipf_s = 0;  // 0: "uniform"; otherwise key_popularity = "zipf:S"
   std::int64_t record_bytes = 512;
   double start_s = 0;
-  std::optional<double> end_s;
+  std::optional<double> end_s;  // unset: run.duration_s (see Scenario::workload_end_s)
+  // Inserts and updates stop here, lookups go on until the workload's end: a write phase,
+  // then a read phase. Unset: the workload's end (see Scenario::writes_end_s).
+  std::optional<double> writes_end_s;
 
   bool operator==(const WorkloadSection&) const = default;
 };
@@ -146,6 +157,13 @@ struct Scenario {
 
   [[nodiscard]] double churn_end_s() const { return churn.end_s.value_or(run.duration_s); }
   [[nodiscard]] double workload_end_s() const { return workload.end_s.value_or(run.duration_s); }
+  // When inserts and updates stop; never after workload_end_s().
+  [[nodiscard]] double writes_end_s() const {
+    return std::min(workload.writes_end_s.value_or(workload_end_s()), workload_end_s());
+  }
+  // The times of the overlay snapshots, ascending and without repeats: run.snapshot_times_s,
+  // or when it is empty 1/4, 1/2, 3/4 and all of run.duration_s.
+  [[nodiscard]] std::vector<double> snapshot_times_s() const;
 
   // True iff both scenarios run the same: every section and failure equal. Where they came
   // from (source, base_dir, key_lines, FailureEvent::line) is not compared.

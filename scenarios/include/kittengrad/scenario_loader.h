@@ -72,11 +72,12 @@ class [[nodiscard]] ScenarioResult {
 
 // Applies one `--set` assignment, "KEY=VALUE": KEY is a dotted scenario key
 // ("overlay.peers", "network.latency", "network.latency.ms", "run.seed"), VALUE a TOML
-// value; a bare word that is not valid TOML is taken as a string ("churn.model=none",
-// "workload.key_popularity=zipf:1.1"). Setting "network.latency" (or its "model") replaces
-// the whole latency model. "failure=[{at_s=600, kind=\"crash\", peers={count=5}}, ...]"
-// replaces every [[failure]] table ("failure=[]" removes them); single failures cannot be
-// set. The whole scenario is validated afterwards; on error `sc` is left unchanged.
+// value ("run.snapshot_times_s=[60, 600]"); a bare word that is not valid TOML is taken as
+// a string ("churn.model=none", "workload.key_popularity=zipf:1.1"). Setting
+// "network.latency" (or its "model") replaces the whole latency model.
+// "failure=[{at_s=600, kind=\"crash\", peers={count=5}}, ...]" replaces every [[failure]]
+// table ("failure=[]" removes them); single failures cannot be set. The whole scenario is
+// validated afterwards; on error `sc` is left unchanged.
 [[nodiscard]] ScenarioResult<bool> apply_override(Scenario& sc, std::string_view assignment);
 
 // Range and cross-field checks (W <= r <= peers, files exist, selectors fit their kind...).
@@ -85,8 +86,8 @@ class [[nodiscard]] ScenarioResult {
 
 // The effective scenario as TOML: every key, defaults included, in the order of DESIGN.md.
 // For a valid scenario, parse_scenario(to_toml(sc), ..., sc.base_dir) gives back a
-// scenario with same_settings(). Unset end_s keys are written as comments (their default
-// follows run.duration_s).
+// scenario with same_settings(). Unset end times are written as comments (their default
+// follows run.duration_s, or for workload.writes_end_s the workload's end).
 [[nodiscard]] std::string to_toml(const Scenario& sc);
 
 // Where a data file named in a scenario lives: `file` itself when absolute, else

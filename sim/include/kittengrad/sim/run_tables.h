@@ -60,6 +60,9 @@ struct EventsTable {
   std::vector<double> t_s;
   std::vector<std::string> kind;   // crash | recover | leave | join | depart | partition | heal | loss
   std::vector<std::int64_t> peer;  // index in the run; -1 for events of no one peer
+  // Acknowledged updates that no live peer held any more once this event (and the other
+  // crashes of the same instant) took effect: what a crash of r adjacent replicas loses.
+  std::vector<std::int64_t> lost_updates;
   [[nodiscard]] std::size_t rows() const { return t_s.size(); }
 };
 
