@@ -19,7 +19,6 @@ namespace {
 // ops/s over several access links without adding actors that matter at 10^5 peers.
 constexpr std::size_t kClients = 8;
 constexpr std::size_t kAuthors = 16;
-constexpr std::size_t kSnapshots = 4;
 
 std::size_t scripted_joins(const Scenario& sc) {
   std::size_t n = 0;
@@ -208,12 +207,15 @@ SimResult run_simulation(const Scenario& scenario, const SimOptions& options) {
     if (from_s(f.at_s) < end) w.schedule(from_s(f.at_s), [&w, &f] { w.apply_failure(f); });
   }
   w.schedule_churn_start();
-  for (std::size_t k = 1; k < kSnapshots; ++k) {
-    w.schedule(end * static_cast<Time>(k) / static_cast<Time>(kSnapshots), [&w] { w.take_snapshot(); });
+  for (double at_s : scenario.snapshot_times_s()) {
+    const Time at = from_s(at_s);
+    if (at < end) w.schedule(at, [&w] { w.take_snapshot(); });
   }
-  w.schedule(end, [&w, end, interval] {
+  const bool snapshot_at_end = !scenario.snapshot_times_s().empty() &&
+                               from_s(scenario.snapshot_times_s().back()) >= end;
+  w.schedule(end, [&w, end, interval, snapshot_at_end] {
     w.take_sample(end - interval, end);
-    w.take_snapshot();
+    if (snapshot_at_end) w.take_snapshot();
     w.print_progress(true);
     w.finished = true;
   });

@@ -41,11 +41,21 @@ void World::client_actor(std::size_t index) {
   c.mailbox->set_receiver(simgrid::s4u::Actor::self());
   Inbox<Datagram> inbox(c.mailbox);
   const WorkloadSection& w = sc.workload;
-  const double rate = total_rate(w) / static_cast<double>(clients.size());
+  const double share = 1.0 / static_cast<double>(clients.size());
   const Time end = from_s(sc.workload_end_s());
-  auto next_gap = [&] { return std::max<Time>(1, from_s(c.rng.exponential(1.0 / rate))); };
-  c.next_arrival = rate > 0 ? from_s(w.start_s) + next_gap() : kNever;
-  if (c.next_arrival >= end) c.next_arrival = kNever;
+  const Time writes_end = from_s(sc.writes_end_s());
+  // Poisson arrivals at this client's share of the rates in force: all three kinds until
+  // writes_end_s, lookups alone after it.
+  auto next_gap = [&]() -> Time {
+    const double rate = share * (now_us() < writes_end ? total_rate(w) : w.lookups_per_s);
+    if (rate <= 0) return kNever;
+    return std::max<Time>(1, from_s(c.rng.exponential(1.0 / rate)));
+  };
+  auto arrival_after = [&](Time t) {
+    const Time gap = next_gap();
+    return gap == kNever || t + gap >= end ? kNever : t + gap;
+  };
+  c.next_arrival = arrival_after(from_s(w.start_s));
   for (;;) {
     Time deadline = c.next_arrival;
     if (const auto t = c.client->next_wakeup()) deadline = std::min(deadline, *t);
@@ -57,8 +67,7 @@ void World::client_actor(std::size_t index) {
     const Time t = now_us();
     if (c.next_arrival != kNever && c.next_arrival <= t) {
       issue_op(c);
-      c.next_arrival = t + next_gap();
-      if (c.next_arrival >= end) c.next_arrival = kNever;
+      c.next_arrival = arrival_after(t);
     }
     if (const auto wake = c.client->next_wakeup(); wake && *wake <= t) c.client->on_wakeup();
     harvest(c);
@@ -70,7 +79,9 @@ void World::issue_op(ClientSlot& c) {
   const std::optional<Address> gateway = random_joined_peer(c.rng);
   if (!gateway) return;  // nobody to ask: the arrival is lost, as a user would see it
   const double u = c.rng.uniform01() * total_rate(w);
-  const bool lookup = u >= w.inserts_per_s + w.updates_per_s;
+  // After writes_end_s (a read phase), every arrival is a lookup.
+  const bool writing = now_us() < from_s(sc.writes_end_s());
+  const bool lookup = !writing || u >= w.inserts_per_s + w.updates_per_s;
   const bool insert = canonicals.empty() || u < w.inserts_per_s;
   if (lookup && canonicals.empty()) return;
 
