@@ -55,6 +55,7 @@ struct FloorMsg {
 struct Counters {
   std::uint64_t sent = 0;
   std::uint64_t delivered = 0;
+  std::uint64_t uncovered = 0;  // Inbox::uncovered(), summed
 };
 
 void usage(const char* argv0) {
@@ -122,6 +123,7 @@ void peer_actor(std::uint32_t self, const std::vector<sg4::Mailbox*>& boxes, dou
     std::unique_ptr<FloorMsg> m(inbox.wait_until(std::min(next_send_s, end_s)));
     if (m) ++counters->delivered;
   }
+  counters->uncovered += inbox.uncovered();
   mine->set_receiver(nullptr);
 }
 
@@ -215,12 +217,13 @@ int main(int argc, char** argv) {
   const double per_cpu_s = delivered / run_cpu_s;
   std::printf(
       "peers=%zu sim_s=%.0f latency=%s msgs_per_peer_s=%g bytes=%lld msgs_sent=%llu "
-      "msgs_delivered=%llu setup_wall_s=%.2f run_wall_s=%.2f run_cpu_s=%.2f "
+      "msgs_delivered=%llu uncovered=%llu setup_wall_s=%.2f run_wall_s=%.2f run_cpu_s=%.2f "
       "deliveries_per_wall_s=%.0f deliveries_per_cpu_s=%.0f peak_rss_mb=%.0f\n",
       peers, sg4::Engine::get_clock(), kittengrad::latency_model_name(sc.network.latency.model),
       opt.msgs_per_peer_s, static_cast<long long>(opt.bytes),
       static_cast<unsigned long long>(counters.sent),
-      static_cast<unsigned long long>(counters.delivered), setup_wall_s, run_wall_s, run_cpu_s,
+      static_cast<unsigned long long>(counters.delivered),
+      static_cast<unsigned long long>(counters.uncovered), setup_wall_s, run_wall_s, run_cpu_s,
       per_wall_s, per_cpu_s, peak_rss_mb());
   std::printf(
       "%zu peers, %.0f simulated s: %llu datagrams delivered in %.2f wall s (+%.2f s setup), "

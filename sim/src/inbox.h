@@ -1,14 +1,32 @@
-// inbox.h — an actor's receive loop that never loses a message, and datagram sends that
-// never block.
+// inbox.h — an actor's receive loop that loses no message and delivers each one when it
+// arrives, and datagram sends that never block.
 //
-// The pitfall this avoids: in SimGrid 3.32, Comm::wait_for(timeout) (and Mailbox::get with
-// a timeout) arms a timer *on the communication*; when it fires, the communication itself
-// fails with a timeout, even if the message was already matched and in transfer on the
-// network, and that message is gone. Comm::wait_any_for() instead arms a timer on the
-// *waiting actor*: when it fires, the actor is woken with -1 and the communication stays
-// posted on the mailbox (src/kernel/activity/ActivityImpl.cpp, ActivityImpl::wait_any_for,
-// tag v3.32). So an Inbox posts one receive, waits for it with wait_any_for until the
-// caller's deadline, and on timeout keeps it for the next call.
+// Two SimGrid 3.32 pitfalls shape it.
+//
+// 1. Timeouts lose messages. Comm::wait_for(timeout) (and Mailbox::get with a timeout)
+//    arms a timer *on the communication*: when it fires, the communication fails, even if
+//    the message was already matched and in transfer, and the message is gone.
+//    Comm::wait_any_for() arms the timer on the *waiting actor* instead: on timeout the
+//    actor wakes up with -1 and the communication stays posted (ActivityImpl::wait_any_for
+//    in src/kernel/activity/ActivityImpl.cpp, tag v3.32). So we wait with wait_any_for and
+//    keep what is posted for the next call.
+//
+// 2. One posted receive delivers in *send* order. With an eager mailbox
+//    (Mailbox::set_receiver), a send that finds no posted receive starts its transfer at
+//    once and waits in the mailbox's queue of early messages; a receive posted later takes
+//    the *oldest* of them, finished or not. So a datagram from a far peer, still in flight,
+//    holds back one from a near peer that arrived long before it: we measured a 10 ms
+//    message delivered at 200 ms behind a 200 ms one. Hence several receives: the Inbox
+//    keeps one posted receive bound to every message in flight to it, plus a few unbound
+//    "spare" ones for messages sent while it sleeps, and waits on all of them at once, so
+//    each message is delivered when its own transfer ends. After each wake-up it posts
+//    receives again until enough are unbound (a fresh receive first binds to any early
+//    message, so this also picks up those that came while no spare was left: uncovered()
+//    counts them; they are late only if they arrived before that wake-up, and the Inbox
+//    then doubles its spares).
+//
+// Order: in order of arrival. Two datagrams from one sender may overtake each other when
+// the second is smaller and their transfers overlap, as UDP allows.
 //
 //   auto* mb = simgrid::s4u::Mailbox::by_name("p17");
 //   mb->set_receiver(simgrid::s4u::Actor::self());     // eager: senders never wait for us
@@ -17,12 +35,8 @@
 //     std::unique_ptr<Datagram> d(inbox.wait_until(next_timer_s));
 //     if (d) handle(*d); else fire_timers();
 //   }
+//   mb->set_receiver(nullptr);
 //   send_datagram(simgrid::s4u::Mailbox::by_name("p3"), new Datagram{...}, 120);
-//
-// Ordering: SimGrid matches a mailbox's messages in the order they were *sent*, so
-// messages from one sender are received in order; with an eager receiver a message still
-// in transfer holds back later ones that arrived before it (head-of-line blocking at
-// the receiver, not reordering).
 //
 // Ownership: a message belongs to its sender until send_datagram(), to SimGrid while in
 // flight (SimGrid deletes it if the transfer fails or is cancelled), and to the receiver
@@ -31,8 +45,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <exception>
+#include <memory>
 #include <simgrid/Exception.hpp>
 #include <simgrid/s4u/Comm.hpp>
 #include <simgrid/s4u/Engine.hpp>
@@ -41,73 +58,149 @@
 
 namespace kittengrad::sim {
 
-// One actor's receive side of one mailbox. Invariant: at most one receive is posted at a
-// time (pending_), and it writes into slot_, so an Inbox never moves.
+// Unbound receives an Inbox keeps posted: messages sent to it while it sleeps beyond this
+// many are "uncovered" (see above). Two cover nearly all: a peer rarely gets three new
+// messages within one latency. An Inbox that finds uncovered messages doubles its spares,
+// up to kInboxSpareMax, so that busy receivers (clients, hot peers) adapt.
+inline constexpr std::size_t kInboxSpareReceives = 2;
+inline constexpr std::size_t kInboxSpareMax = 64;
+// Receives an Inbox keeps posted at most (bound ones included): a burst beyond it waits in
+// the mailbox, uncovered.
+inline constexpr std::size_t kInboxPostedMax = 4096;
+
+// One actor's receive side of one mailbox. Invariants: posted_ and comms_ are parallel, in
+// posting order; each Posted never moves while its receive is posted (SimGrid writes the
+// message into its slot); ready_ holds messages taken out of order after a failure.
 template <typename T>
 class Inbox {
  public:
   // The caller sets mb->set_receiver(self) for eager delivery (and set_receiver(nullptr)
   // when the actor ends, so that later messages are not received on its behalf).
-  explicit Inbox(simgrid::s4u::Mailbox* mb) : mailbox_(mb) {}
+  explicit Inbox(simgrid::s4u::Mailbox* mb, std::size_t spare = kInboxSpareReceives)
+      : mailbox_(mb), spare_(std::max<std::size_t>(spare, 1)) {}
   Inbox(const Inbox&) = delete;
   Inbox& operator=(const Inbox&) = delete;
 
-  // Cancels the pending receive. When the actor is being killed (the destructor runs while
-  // SimGrid's kill exception unwinds the stack), SimGrid has already cancelled every
-  // activity of the actor and a simcall would throw again from a destructor, so we only
-  // free what we hold. A message that completed but was never collected is deleted.
+  // Cancels the posted receives; messages they carried are lost, as in a crash. When the
+  // actor is being killed (the destructor runs while SimGrid's kill exception unwinds the
+  // stack), SimGrid has already cancelled every activity of the actor and a simcall would
+  // throw again from a destructor, so we only free what we hold.
   ~Inbox() {
-    if (pending_ == nullptr) return;
-    if (std::uncaught_exceptions() == 0) {
-      try {
-        pending_->cancel();
-      } catch (const simgrid::Exception&) {
-        // Already finished or failed: nothing is left to cancel.
+    const bool unwinding = std::uncaught_exceptions() > 0;
+    for (auto& p : posted_) {
+      if (!unwinding) {
+        try {
+          p->comm->cancel();
+        } catch (const simgrid::Exception&) {
+          // Already finished or failed: nothing left to cancel.
+        }
       }
+      delete p->slot;  // a message that arrived and was never collected
     }
-    delete slot_;
+    for (T* m : ready_) delete m;
   }
 
   // Blocks until a message arrives (returns it; the caller owns it) or the simulated clock
-  // reaches deadline_s (returns nullptr). deadline_s = +inf waits for a message only. A
-  // receive still pending at the deadline stays posted and delivers on a later call: no
-  // message is lost or duplicated. A transfer that fails (network failure) is a lost
-  // datagram: the wait goes on until the deadline.
+  // reaches deadline_s (returns nullptr). deadline_s = +inf waits for a message only. With
+  // a deadline already reached, returns a message that has arrived, if any, without
+  // blocking. Receives still posted at the deadline deliver on later calls: no message is
+  // lost or duplicated. A transfer that fails (network failure) is a lost datagram: the
+  // wait goes on.
   [[nodiscard]] T* wait_until(double deadline_s) {
     while (true) {
-      if (pending_ == nullptr) {
-        slot_ = nullptr;
-        pending_ = mailbox_->get_async<T>(&slot_);
-        waited_[0] = pending_;
-      }
+      if (!ready_.empty()) return pop_ready();
+      top_up();
       const double now_s = simgrid::s4u::Engine::get_clock();
       const double timeout_s = std::isinf(deadline_s) ? -1.0 : std::max(0.0, deadline_s - now_s);
-      bool done = false;
+      ssize_t done = -1;
       try {
-        // At the deadline, take only what has already arrived.
-        done = timeout_s == 0.0 ? pending_->test()
-                                : simgrid::s4u::Comm::wait_any_for(waited_, timeout_s) >= 0;
+        done = timeout_s == 0.0 ? simgrid::s4u::Comm::test_any(comms_)
+                                : simgrid::s4u::Comm::wait_any_for(comms_, timeout_s);
       } catch (const simgrid::NetworkFailureException&) {
-        done = true;  // lost in transfer: slot_ stays null
+        reap_failed();
+        continue;
       } catch (const simgrid::CancelException&) {
-        done = true;
+        reap_failed();
+        continue;
       }
-      if (!done) return nullptr;  // timed out; pending_ stays posted
-      T* msg = slot_;
-      slot_ = nullptr;
-      pending_ = nullptr;
-      waited_[0] = nullptr;
-      if (msg != nullptr || timeout_s == 0.0) return msg;
+      if (done < 0) return nullptr;  // timed out; everything stays posted
+      T* msg = take(static_cast<std::size_t>(done));
+      if (msg != nullptr) return msg;
+      if (timeout_s == 0.0) return nullptr;
     }
   }
 
   [[nodiscard]] simgrid::s4u::Mailbox* mailbox() const { return mailbox_; }
+  // Messages that arrived while every spare receive was taken.
+  [[nodiscard]] std::uint64_t uncovered() const { return uncovered_; }
+  // Unbound receives kept posted now.
+  [[nodiscard]] std::size_t spare() const { return spare_; }
 
  private:
+  struct Posted {
+    simgrid::s4u::CommPtr comm;
+    T* slot = nullptr;  // written by SimGrid when the message is copied
+  };
+
+  // Posts receives until `spare_` of them are unbound. A receive posted while early
+  // messages wait in the mailbox binds to the oldest one (Comm::get_sender() is set).
+  void top_up() {
+    std::size_t unbound = 0;
+    for (const auto& c : comms_) unbound += c->get_sender() == nullptr ? 1 : 0;
+    bool found_uncovered = false;
+    while (unbound < spare_ && posted_.size() < kInboxPostedMax) {
+      auto p = std::make_unique<Posted>();
+      p->comm = mailbox_->get_async<T>(&p->slot);
+      if (p->comm->get_sender() == nullptr) {
+        ++unbound;
+      } else if (primed_) {
+        ++uncovered_;
+        found_uncovered = true;
+      }
+      comms_.push_back(p->comm);
+      posted_.push_back(std::move(p));
+    }
+    if (found_uncovered) spare_ = std::min(2 * spare_, std::max(spare_, kInboxSpareMax));
+    primed_ = true;
+  }
+
+  // Removes posted receive i and returns its message (null if it carried none).
+  T* take(std::size_t i) {
+    T* msg = posted_[i]->slot;
+    posted_.erase(posted_.begin() + static_cast<std::ptrdiff_t>(i));
+    comms_.erase(comms_.begin() + static_cast<std::ptrdiff_t>(i));
+    return msg;
+  }
+
+  // After a failed or cancelled transfer: drops the receives that will never deliver and
+  // keeps, in order, the messages of those that completed meanwhile.
+  void reap_failed() {
+    using State = simgrid::s4u::Activity::State;
+    for (std::size_t i = 0; i < posted_.size();) {
+      const State s = comms_[i]->get_state();
+      bool over = s == State::FAILED || s == State::CANCELED;
+      if (!over && s == State::STARTED) over = comms_[i]->test();  // completed or failed
+      if (!over) {
+        ++i;
+        continue;
+      }
+      if (T* msg = take(i); msg != nullptr) ready_.push_back(msg);
+    }
+  }
+
+  T* pop_ready() {
+    T* m = ready_.front();
+    ready_.pop_front();
+    return m;
+  }
+
   simgrid::s4u::Mailbox* mailbox_;
-  simgrid::s4u::CommPtr pending_;  // the posted receive, or null
-  std::vector<simgrid::s4u::CommPtr> waited_ = std::vector<simgrid::s4u::CommPtr>(1);
-  T* slot_ = nullptr;  // where pending_ writes the received pointer
+  std::size_t spare_;
+  std::vector<std::unique_ptr<Posted>> posted_;
+  std::vector<simgrid::s4u::CommPtr> comms_;  // posted_[i]->comm, as wait_any wants them
+  std::deque<T*> ready_;
+  std::uint64_t uncovered_ = 0;
+  bool primed_ = false;  // the first top_up binds to messages sent before we existed
 };
 
 // Sends `msg` (ownership passes to SimGrid, then to the receiver) as a datagram of `bytes`

@@ -42,20 +42,22 @@ namespace sgr = simgrid::kernel::routing;
 
 // Actor stacks. SimGrid's default is 8 MiB of address space per actor, one mmap each:
 // only touched pages become resident, but mapping and faulting in a fresh stack per actor
-// halves the message rate (we measured 22-29k deliveries per wall s at 10k peers against
-// 63-67k/s with stacks of 16 to 64 KiB, which come from the heap).
+// costs: at 10k peers we measured 1.7 to 3 times fewer deliveries per wall second with
+// 8 MiB stacks than with stacks of 16 to 64 KiB (which come from the heap).
 //
-// How deep an actor goes: the protocol core under a join/crash/leave/anti-entropy
-// workload with signatures checked (libsodium) peaks at 9 KiB of stack (the test network
-// run inside one SimGrid actor, measured by scanning zero-filled stacks after the run);
-// SimGrid's kill path (the exception that unwinds a killed actor) and glibc's printf
-// each take 4-6 KiB.
+// How deep an actor goes, measured by running with 1 MiB zero-filled stacks and scanning
+// them afterwards for the deepest byte written: `kittengrad sim` on churn-1k (with joins,
+// loss and duplication), adjacent-crash, partition-heal and chord-mass-failure at 200-300
+// peers peaks at 6.4 KiB (the director killing every actor at the end); the protocol core
+// alone, driven by the test network inside one actor (joins, crashes, a leave,
+// anti-entropy, signatures checked with libsodium) at 9 KiB.
 //
-// With a guard page (below) a stack only costs the pages it touches, so we can be
-// generous: 64 KiB, 4-7 times the depth we measured. Without one, SimGrid allocates stacks
-// with calloc, which zero-fills (touches) all of it, so every KiB is resident for every
-// actor (3.2 GB at 100k actors for 32 KiB), and an overflow silently corrupts the heap
-// instead of stopping the run: 32 KiB, still 3 times the measured depth.
+// With a guard page (below) a stack only costs the pages it touches (139 MB at 10k peers
+// for 16, 32 or 64 KiB stacks alike), so we can be generous: 64 KiB, 7 times the deepest
+// use we saw. Without one, SimGrid allocates stacks with calloc, which zero-fills (touches)
+// all of it, so every KiB is resident for every actor (3.2 GB at 100k actors for 32 KiB;
+// the page faults of that fill are most of the 30 s setup at 100k peers), and an overflow
+// silently corrupts the heap instead of stopping the run: 32 KiB, 3.5 times the deepest.
 constexpr int kGuardedStackKiB = 64;
 constexpr int kUnguardedStackKiB = 32;
 

@@ -106,6 +106,11 @@ void World::finish(SimResult& result) {
   tables.summary.history_checked = true;
   if (!report.valid() && options.log != nullptr) *options.log << report.describe() << "\n";
 
+  if (options.log != nullptr) {
+    *options.log << "simulation: " << delivered << " datagrams delivered to peers, " << dropped
+                 << " dropped, " << wakeups << " timer wakeups, " << disk_completions
+                 << " disk completions, " << actor_turns << " peer actor turns\n";
+  }
   result.datagrams_delivered = delivered;
   result.datagrams_dropped = dropped;
   result.audit_mismatches = result_audit_mismatches;

@@ -143,12 +143,14 @@ void World::after_peer_event(HostSlot& slot) {
       slot.persists.pop_front();
       persisted_by(slot, done);
       ++events_total;
+      ++disk_completions;
       slot.peer->on_persisted(done.token);
       continue;
     }
     const auto w = slot.peer->next_wakeup();
     if (w && *w <= now) {
       ++events_total;
+      ++wakeups;
       slot.peer->on_wakeup();
       const auto again = slot.peer->next_wakeup();
       if (again && *again <= now) break;  // the core asks for the same instant: next loop
@@ -180,6 +182,7 @@ void World::peer_actor(std::size_t host) {
     const double until = deadline == kNever ? std::numeric_limits<double>::infinity()
                                             : to_s(deadline);
     std::unique_ptr<Datagram> d(inbox.wait_until(until));
+    ++actor_turns;
     if (d) deliver(slot, *d);
     after_peer_event(slot);
   }
