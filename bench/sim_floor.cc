@@ -8,9 +8,14 @@
 // this floor is ours (protocol, oracle, recording); the floor itself is SimGrid's.
 //
 //   kg_sim_floor scenarios/steady-10k.toml --msgs-per-peer-s 0.1 --bytes 100
-//       --peers 1000 --duration-s 600 [--set key=value]... [--cfg=simgrid/option:value]
+//       --peers 1000 --duration-s 600 [--set key=value]... [--check-arrivals]
+//       [--cfg=simgrid/option:value]
 //
-// Prints one line of key=value pairs (for scripts), then one line for people.
+// Prints one line of key=value pairs (for scripts), then one line for people. Besides the
+// rates: `uncovered`, the datagrams that reached an Inbox while all its spare receives
+// were taken (inbox.h), and with --check-arrivals `late`, those delivered more than 1 ms
+// after their route's latency plus bytes / bandwidth (a fidelity check of the receive
+// path; it costs a route lookup per datagram, so leave it off when timing).
 #include <sys/resource.h>
 
 #include <chrono>
@@ -43,12 +48,14 @@ struct Options {
   std::string scenario_path;
   double msgs_per_peer_s = -1;
   std::int64_t bytes = -1;
+  bool check_arrivals = false;         // --check-arrivals
   std::vector<std::string> overrides;  // --set and --peers, in order
   std::string duration_s;              // --duration-s, applied last ("" = the scenario's)
 };
 
 struct FloorMsg {
   std::uint32_t from;
+  double sent_s;
 };
 
 // What the actors count; one instance, shared (single-threaded contexts).
@@ -56,12 +63,17 @@ struct Counters {
   std::uint64_t sent = 0;
   std::uint64_t delivered = 0;
   std::uint64_t uncovered = 0;  // Inbox::uncovered(), summed
+  std::uint64_t late = 0;       // --check-arrivals: delivered > 1 ms after the network's time
+  double late_max_s = 0;
 };
 
 void usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s SCENARIO.toml --msgs-per-peer-s X --bytes B [--peers N] "
-               "[--duration-s D] [--set key=value]... [--cfg=simgrid/option:value]...\n",
+               "[--duration-s D] [--set key=value]... [--check-arrivals] "
+               "[--cfg=simgrid/option:value]...\n"
+               "  --check-arrivals  compare each delivery with the route's latency plus\n"
+               "                    bytes / bandwidth, and count those more than 1 ms late\n",
                argv0);
 }
 
@@ -79,6 +91,8 @@ bool parse_args(int argc, char** argv, Options* o) {
       o->overrides.push_back(std::string("overlay.peers=") + argv[++i]);
     } else if (a == "--duration-s" && has_value) {
       o->duration_s = argv[++i];
+    } else if (a == "--check-arrivals") {
+      o->check_arrivals = true;
     } else if (a == "--set" && has_value) {
       o->overrides.emplace_back(argv[++i]);
     } else if (!a.empty() && a[0] != '-' && o->scenario_path.empty()) {
@@ -97,14 +111,44 @@ bool parse_args(int argc, char** argv, Options* o) {
   return true;
 }
 
+// What every peer actor shares.
+struct FloorRun {
+  std::vector<sg4::Mailbox*> boxes;
+  std::vector<sg4::Host*> hosts;
+  double rate_per_s = 0;
+  std::uint64_t bytes = 0;
+  double bandwidth_Bps = 0;
+  double end_s = 0;
+  std::uint64_t seed = 0;
+  bool check_arrivals = false;
+  Counters counters;
+};
+
+// Counts `m` as late when it arrives more than 1 ms after an idle network would deliver it
+// (the route's latency plus bytes / bandwidth): a sign of a receive bound in the wrong
+// order, or of congestion.
+void check_arrival(FloorRun& run, const FloorMsg& m, std::uint32_t self) {
+  std::vector<sg4::Link*> links;
+  double latency_s = 0;
+  run.hosts[m.from]->route_to(run.hosts[self], links, &latency_s);
+  const double expected_s =
+      m.sent_s + latency_s + static_cast<double>(run.bytes) / run.bandwidth_Bps;
+  const double late_s = sg4::Engine::get_clock() - expected_s;
+  if (late_s > 1e-3) ++run.counters.late;
+  run.counters.late_max_s = std::max(run.counters.late_max_s, late_s);
+}
+
 // One peer: send at Poisson times to random other peers, receive everything, until the
 // end of the run.
-void peer_actor(std::uint32_t self, const std::vector<sg4::Mailbox*>& boxes, double rate_per_s,
-                std::uint64_t bytes, double end_s, std::uint64_t seed, Counters* counters) {
+void peer_actor(std::uint32_t self, FloorRun& run) {
+  const std::vector<sg4::Mailbox*>& boxes = run.boxes;
+  const double rate_per_s = run.rate_per_s;
+  const double end_s = run.end_s;
+  Counters* counters = &run.counters;
   sg4::Mailbox* mine = boxes[self];
   mine->set_receiver(sg4::Actor::self());
   kittengrad::sim::Inbox<FloorMsg> inbox(mine);
-  Rng rng = Rng::derive(seed, "sim_floor.peer", self);
+  Rng rng = Rng::derive(run.seed, "sim_floor.peer", self);
   const auto peers = static_cast<std::uint64_t>(boxes.size());
   double next_send_s = rng.exponential(1 / rate_per_s);
   while (true) {
@@ -114,14 +158,16 @@ void peer_actor(std::uint32_t self, const std::vector<sg4::Mailbox*>& boxes, dou
       if (peers > 1) {
         auto to = rng.below(peers - 1);
         if (to >= self) ++to;
-        kittengrad::sim::send_datagram(boxes[to], new FloorMsg{self}, bytes);
+        kittengrad::sim::send_datagram(boxes[to], new FloorMsg{self, now_s}, run.bytes);
         ++counters->sent;
       }
       next_send_s += rng.exponential(1 / rate_per_s);
       continue;
     }
     std::unique_ptr<FloorMsg> m(inbox.wait_until(std::min(next_send_s, end_s)));
-    if (m) ++counters->delivered;
+    if (!m) continue;
+    ++counters->delivered;
+    if (run.check_arrivals) check_arrival(run, *m, self);
   }
   counters->uncovered += inbox.uncovered();
   mine->set_receiver(nullptr);
@@ -194,15 +240,22 @@ int main(int argc, char** argv) {
   }
   const auto& hosts = std::get<kittengrad::sim::PlatformHosts>(built);
 
-  std::vector<sg4::Mailbox*> boxes(peers);
-  for (std::size_t i = 0; i < peers; ++i) boxes[i] = sg4::Mailbox::by_name("p" + std::to_string(i));
-  Counters counters;
-  const auto bytes = static_cast<std::uint64_t>(opt.bytes);
+  FloorRun run;
+  run.boxes.resize(peers);
   for (std::size_t i = 0; i < peers; ++i) {
-    sg4::Actor::create("peer", hosts.peers[i], [&, i] {
-      peer_actor(static_cast<std::uint32_t>(i), boxes, opt.msgs_per_peer_s, bytes, end_s,
-                 sc.run.seed, &counters);
-    });
+    run.boxes[i] = sg4::Mailbox::by_name("p" + std::to_string(i));
+  }
+  run.hosts = hosts.peers;
+  run.rate_per_s = opt.msgs_per_peer_s;
+  run.bytes = static_cast<std::uint64_t>(opt.bytes);
+  run.bandwidth_Bps = sc.network.bandwidth_mbps * 1e6 / 8;
+  run.end_s = end_s;
+  run.seed = sc.run.seed;
+  run.check_arrivals = opt.check_arrivals;
+  const Counters& counters = run.counters;
+  for (std::size_t i = 0; i < peers; ++i) {
+    sg4::Actor::create("peer", hosts.peers[i],
+                       [&run, i] { peer_actor(static_cast<std::uint32_t>(i), run); });
   }
   const double setup_wall_s = seconds_since(t_setup);
 
@@ -218,13 +271,18 @@ int main(int argc, char** argv) {
   std::printf(
       "peers=%zu sim_s=%.0f latency=%s msgs_per_peer_s=%g bytes=%lld msgs_sent=%llu "
       "msgs_delivered=%llu uncovered=%llu setup_wall_s=%.2f run_wall_s=%.2f run_cpu_s=%.2f "
-      "deliveries_per_wall_s=%.0f deliveries_per_cpu_s=%.0f peak_rss_mb=%.0f\n",
+      "deliveries_per_wall_s=%.0f deliveries_per_cpu_s=%.0f peak_rss_mb=%.0f",
       peers, sg4::Engine::get_clock(), kittengrad::latency_model_name(sc.network.latency.model),
       opt.msgs_per_peer_s, static_cast<long long>(opt.bytes),
       static_cast<unsigned long long>(counters.sent),
       static_cast<unsigned long long>(counters.delivered),
       static_cast<unsigned long long>(counters.uncovered), setup_wall_s, run_wall_s, run_cpu_s,
       per_wall_s, per_cpu_s, peak_rss_mb());
+  if (opt.check_arrivals) {
+    std::printf(" late=%llu late_max_ms=%.3f", static_cast<unsigned long long>(counters.late),
+                counters.late_max_s * 1000);
+  }
+  std::printf("\n");
   std::printf(
       "%zu peers, %.0f simulated s: %llu datagrams delivered in %.2f wall s (+%.2f s setup), "
       "%.0f per wall second (%.0f per CPU second); peak RSS %.0f MB\n",

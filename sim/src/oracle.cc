@@ -41,11 +41,13 @@ void Oracle::mark_responsible_range(Namespace& space, const RingId& peer_id) {
     for (auto& [key, track] : space.keys) mark(space, key, track);
     return;
   }
-  const auto self = std::lower_bound(space.ring.begin(), space.ring.end(),
-                                     std::make_pair(peer_id, PeerIndex{0}),
-                                     [](const auto& a, const auto& b) { return a.first < b.first; });
-  const std::size_t i = static_cast<std::size_t>(self - space.ring.begin());
-  const RingId& from = space.ring[(i + n - static_cast<std::size_t>(r_)) % n].first;
+  auto back = space.ring.find(peer_id);
+  assert(back != space.ring.end());
+  for (int k = 0; k < r_; ++k) {
+    if (back == space.ring.begin()) back = space.ring.end();
+    --back;
+  }
+  const RingId from = back->first;
   // Keys in the half-open interval (from, peer_id], wrapping around zero.
   auto mark_span = [&](auto first, auto last) {
     for (auto it = first; it != last; ++it) mark(space, it->first, it->second);
@@ -70,9 +72,10 @@ void Oracle::mark_held(Namespace& space, const Peer* peer, const std::string& ns
 void Oracle::peer_up(PeerIndex index, const Peer* peer) {
   assert(!live_.contains(index));
   live_.emplace(index, peer);
+  live_pos_.emplace(index, live_list_.size());
+  live_list_.push_back(index);
   for (auto& [ns, space] : spaces_) {
-    const auto entry = std::make_pair(peer->self().id, index);
-    space.ring.insert(std::upper_bound(space.ring.begin(), space.ring.end(), entry), entry);
+    space.ring.emplace(peer->self().id, index);
     mark_responsible_range(space, peer->self().id);
     mark_held(space, peer, ns);
     // What it brings back from its disk counts as held.
@@ -89,9 +92,17 @@ void Oracle::peer_down(PeerIndex index) {
   for (auto& [ns, space] : spaces_) {
     mark_responsible_range(space, peer->self().id);
     mark_held(space, peer, ns);
-    std::erase_if(space.ring, [index](const auto& e) { return e.second == index; });
+    space.ring.erase(peer->self().id);
   }
   live_.erase(it);
+  // Swap-remove from the list of live peers.
+  const std::size_t pos = live_pos_.at(index);
+  live_pos_.erase(index);
+  if (pos + 1 != live_list_.size()) {
+    live_list_[pos] = live_list_.back();
+    live_pos_[live_list_[pos]] = pos;
+  }
+  live_list_.pop_back();
 }
 
 void Oracle::persisted(PeerIndex index, const std::string& ns, const RingId& key) {
@@ -141,11 +152,12 @@ std::vector<PeerIndex> Oracle::responsible(const Namespace& space, const RingId&
   std::vector<PeerIndex> out;
   const std::size_t n = space.ring.size();
   if (n == 0) return out;
-  auto it = std::lower_bound(space.ring.begin(), space.ring.end(), key,
-                             [](const auto& e, const RingId& k) { return e.first < k; });
-  std::size_t i = static_cast<std::size_t>(it - space.ring.begin()) % n;
+  auto it = space.ring.lower_bound(key);
   const std::size_t want = std::min<std::size_t>(n, static_cast<std::size_t>(r_));
-  for (std::size_t k = 0; k < want; ++k) out.push_back(space.ring[(i + k) % n].second);
+  for (std::size_t k = 0; k < want; ++k, ++it) {
+    if (it == space.ring.end()) it = space.ring.begin();
+    out.push_back(it->second);
+  }
   return out;
 }
 

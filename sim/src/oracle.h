@@ -53,7 +53,9 @@ class Oracle {
   // until peer_down.
   void peer_up(PeerIndex index, const Peer* peer);
   void peer_down(PeerIndex index);
-  [[nodiscard]] std::size_t live_peers() const { return live_.size(); }
+  [[nodiscard]] std::size_t live_peers() const { return live_list_.size(); }
+  // The i-th live peer, in an order that only events change: O(1) uniform choices.
+  [[nodiscard]] PeerIndex live_at(std::size_t i) const { return live_list_[i]; }
   [[nodiscard]] bool is_live(PeerIndex index) const { return live_.contains(index); }
   // Live peer indices in ring order of a namespace.
   [[nodiscard]] std::vector<PeerIndex> ring(const std::string& ns) const;
@@ -90,7 +92,7 @@ class Oracle {
     bool counted_acked = false;  // counted among the acknowledged keys at the last sample
   };
   struct Namespace {
-    std::vector<std::pair<RingId, PeerIndex>> ring;  // live peers sorted by id
+    std::map<RingId, PeerIndex> ring;  // live peers by ring id
     std::map<RingId, KeyTrack> keys;
     std::vector<RingId> dirty;
   };
@@ -108,6 +110,8 @@ class Oracle {
   std::vector<std::string> namespace_names_;
   std::map<std::string, Namespace> spaces_;
   std::map<PeerIndex, const Peer*> live_;
+  std::vector<PeerIndex> live_list_;           // the same peers, for random choice
+  std::map<PeerIndex, std::size_t> live_pos_;  // index -> position in live_list_
   // Running totals over every key of every namespace.
   std::int64_t acked_keys_ = 0;
   std::int64_t under_ = 0, divergent_ = 0, lost_ = 0;

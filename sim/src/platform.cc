@@ -7,10 +7,11 @@
 // coordinates per host, which covers the coordinate file and (with x = y = 0 and the
 // height set to the access latency) the constant, uniform and lognormal models. For a
 // latency matrix we subclass SimGrid's StarZone the same way VivaldiZone does, with a
-// lookup in an N x N float array instead of a distance. The construction the brief first
-// suggested, one sub-zone per matrix node joined by a full zone with one link per node
-// pair, costs N^2 SimGrid links (hundreds of bytes each, and one more routing level per
-// datagram); the subclass costs 4 bytes per pair and routes as fast as Vivaldi.
+// lookup in an N x N float array instead of a distance. The textbook construction, one
+// sub-zone per matrix node joined by a full zone with one link per node pair, costs N^2
+// SimGrid links (hundreds of bytes each, and one more routing level per datagram); the
+// subclass costs 4 bytes per pair and routes as fast as Vivaldi. It relies on SimGrid's
+// kernel routing headers (installed, exported, but less stable than s4u across versions).
 #include "platform.h"
 
 #include <algorithm>
@@ -313,8 +314,8 @@ std::variant<PlatformHosts, std::string> build_matrix(const NetworkSection& net,
 void configure_engine_defaults(simgrid::s4u::Engine& e, std::size_t actors) {
   // CM02 is max-min sharing with no TCP corrections: LV08 (the default) multiplies every
   // latency by 13.01 and adds weight-S penalties that model TCP slow start; a datagram is
-  // one packet, not a TCP flow. It is also far faster at scale: at 100k peers we measured
-  // 150k deliveries per wall second with CM02 against 27k/s with LV08.
+  // one packet, not a TCP flow. It is also far faster at scale: in a bare messaging test at
+  // 100k peers we measured 150k deliveries per wall second with CM02 against 27k/s with LV08.
   set_default_config(e, "network/model", std::string("CM02"));
   // Crosstraffic charges every flow 5% on the reverse route for TCP acknowledgements;
   // datagrams have none. It would also double the constraints of each flow.

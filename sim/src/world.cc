@@ -197,25 +197,22 @@ void World::on_host(std::size_t host, std::function<void()> action) {
 }
 
 std::optional<Address> World::random_joined_peer(Rng& rng, Address except) {
-  const std::vector<PeerIndex> ring = oracle.ring(namespaces.front());
-  if (ring.empty()) return std::nullopt;
+  const std::size_t n = oracle.live_peers();
+  if (n == 0) return std::nullopt;
+  auto usable = [&](PeerIndex p) {
+    const HostSlot& h = *hosts[identities[p].host];
+    return p != except && h.peer != nullptr && h.state == HostState::kUp &&
+           h.peer->ring(namespaces.front()).joined;
+  };
   // A few random tries, then a scan from a random point: joined peers are the rule.
   for (int attempt = 0; attempt < 8; ++attempt) {
-    const PeerIndex p = ring[rng.below(ring.size())];
-    const HostSlot& h = *hosts[identities[p].host];
-    if (p != except && h.peer != nullptr && h.state == HostState::kUp &&
-        h.peer->ring(namespaces.front()).joined) {
-      return Address{p};
-    }
+    const PeerIndex p = oracle.live_at(rng.below(n));
+    if (usable(p)) return Address{p};
   }
-  const std::size_t start = rng.below(ring.size());
-  for (std::size_t k = 0; k < ring.size(); ++k) {
-    const PeerIndex p = ring[(start + k) % ring.size()];
-    const HostSlot& h = *hosts[identities[p].host];
-    if (p != except && h.peer != nullptr && h.state == HostState::kUp &&
-        h.peer->ring(namespaces.front()).joined) {
-      return Address{p};
-    }
+  const std::size_t start = rng.below(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    const PeerIndex p = oracle.live_at((start + k) % n);
+    if (usable(p)) return Address{p};
   }
   return std::nullopt;
 }
