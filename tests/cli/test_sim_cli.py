@@ -179,3 +179,22 @@ def test_report_prints_summary_and_names_its_plots(tmp_path):
     assert len(pngs) >= 5, rep.stdout
     for p in pngs:
         assert p.exists() and p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_peers_joining_one_by_one_under_loss_and_skew_converge(tmp_path):
+    out = tmp_path / "join.h5"
+    r = run("sim", SCENARIOS / "churn-1k.toml", "--set", "overlay.peers=50",
+            "--set", "overlay.bootstrap=join", "--set", "overlay.join_rate_per_s=5",
+            "--set", "churn.model=none", "--set", "run.duration_s=240",
+            "--set", "workload.start_s=20", "--set", "workload.end_s=180",
+            "--set", "network.loss=0.02", "--set", "network.duplicate=0.01",
+            "--set", "network.clock_skew_ms=500", "--out", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    ev = table(out, "events")
+    assert sum(k in (b"join", "join") for k in ev["kind"]) == 49  # all but the first peer
+    ts = table(out, "timeseries")
+    assert ts["peers_alive"][-1] == 50
+    assert ts["under_replicated_keys"][-1] == 0 and ts["divergent_keys"][-1] == 0
+    assert ts["lost_updates"][-1] == 0
+    with h5py.File(out, "r") as f:
+        assert f["summary"].attrs["history_lost"] == 0
