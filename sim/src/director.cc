@@ -218,6 +218,17 @@ void World::take_sample(Time, Time now) {
     t.msgs_by_kind[name].push_back(static_cast<std::int64_t>(interval_msgs[k]));
     t.bytes_by_kind[name].push_back(static_cast<std::int64_t>(interval_bytes[k]));
   }
+  if (namespaces.size() > 1) {
+    for (const std::string& ns : namespaces) {
+      const OracleSample n = oracle.namespace_sample(ns);
+      t.per_namespace_counts["keys_" + ns].push_back(n.keys);
+      t.per_namespace_counts["replicas_min_" + ns].push_back(n.replicas_min);
+      t.per_namespace_means["replicas_mean_" + ns].push_back(n.replicas_mean);
+      t.per_namespace_counts["under_replicated_keys_" + ns].push_back(n.under_replicated_keys);
+      t.per_namespace_counts["divergent_keys_" + ns].push_back(n.divergent_keys);
+      t.per_namespace_counts["lost_updates_" + ns].push_back(n.lost_updates);
+    }
+  }
   t.msgs_sent.push_back(msgs);
   t.bytes_sent.push_back(bytes);
   interval_msgs.fill(0);

@@ -11,8 +11,8 @@ namespace kittengrad::sim {
 Oracle::Oracle(int replication, std::vector<std::string> namespaces)
     : r_(replication), namespace_names_(std::move(namespaces)) {
   assert(r_ >= 1);
-  for (const std::string& ns : namespace_names_) spaces_[ns];
-  replicas_histogram_.assign(static_cast<std::size_t>(r_) + 1, 0);
+  all_.replicas_histogram.assign(static_cast<std::size_t>(r_) + 1, 0);
+  for (const std::string& ns : namespace_names_) spaces_[ns].totals = all_;
 }
 
 std::vector<PeerIndex> Oracle::ring(const std::string& ns) const {
@@ -163,21 +163,23 @@ std::vector<PeerIndex> Oracle::responsible(const Namespace& space, const RingId&
 
 // Adds (+1) or removes (-1) a key's verdict from the running totals. Removal undoes exactly
 // what the last addition counted, even if acknowledgements arrived in between.
-void Oracle::count(KeyTrack& t, int sign) {
-  if (t.divergent) divergent_ += sign;
-  lost_ += sign * t.lost;
+void Oracle::count(Namespace& space, KeyTrack& t, int sign) {
   if (sign > 0) t.counted_acked = !t.acked.empty();
-  if (!t.counted_acked) return;
-  acked_keys_ += sign;
-  if (t.under) under_ += sign;
-  replicas_sum_ += sign * t.replicas;
-  replicas_histogram_[static_cast<std::size_t>(t.replicas)] += sign;
+  for (Totals* totals : {&all_, &space.totals}) {
+    if (t.divergent) totals->divergent += sign;
+    totals->lost += sign * t.lost;
+    if (!t.counted_acked) continue;
+    totals->acked_keys += sign;
+    if (t.under) totals->under += sign;
+    totals->replicas_sum += sign * t.replicas;
+    totals->replicas_histogram[static_cast<std::size_t>(t.replicas)] += sign;
+  }
 }
 
 void Oracle::recompute(const std::string& ns, Namespace& space, const RingId& key,
                        KeyTrack& t) {
   ++recomputed_total_;
-  count(t, -1);
+  count(space, t, -1);
   const std::vector<PeerIndex> resp = responsible(space, key);
   t.replicas = 0;
   t.divergent = false;
@@ -218,7 +220,7 @@ void Oracle::recompute(const std::string& ns, Namespace& space, const RingId& ke
     }
     if (!held) ++t.lost;
   }
-  count(t, +1);
+  count(space, t, +1);
 }
 
 OracleSample Oracle::sample() {
@@ -231,16 +233,25 @@ OracleSample Oracle::sample() {
       recompute(ns, space, key, t);
     }
   }
+  return sample_of(all_);
+}
+
+OracleSample Oracle::namespace_sample(const std::string& ns) const {
+  return sample_of(spaces_.at(ns).totals);
+}
+
+OracleSample Oracle::sample_of(const Totals& totals) const {
   OracleSample s;
   s.peers_alive = static_cast<std::int64_t>(live_.size());
-  s.keys = acked_keys_;
-  s.under_replicated_keys = under_;
-  s.divergent_keys = divergent_;
-  s.lost_updates = lost_;
-  s.replicas_mean =
-      acked_keys_ == 0 ? 0.0 : static_cast<double>(replicas_sum_) / static_cast<double>(acked_keys_);
-  for (std::size_t k = 0; k < replicas_histogram_.size(); ++k) {
-    if (replicas_histogram_[k] > 0) {
+  s.keys = totals.acked_keys;
+  s.under_replicated_keys = totals.under;
+  s.divergent_keys = totals.divergent;
+  s.lost_updates = totals.lost;
+  s.replicas_mean = totals.acked_keys == 0 ? 0.0
+                                           : static_cast<double>(totals.replicas_sum) /
+                                                 static_cast<double>(totals.acked_keys);
+  for (std::size_t k = 0; k < totals.replicas_histogram.size(); ++k) {
+    if (totals.replicas_histogram[k] > 0) {
       s.replicas_min = static_cast<std::int64_t>(k);
       break;
     }

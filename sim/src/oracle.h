@@ -69,6 +69,8 @@ class Oracle {
                                     const std::vector<Entry>& got) const;
 
   [[nodiscard]] OracleSample sample();
+  // The figures of one namespace as of the last sample() (peers_alive: all live peers).
+  [[nodiscard]] OracleSample namespace_sample(const std::string& ns) const;
   // The same figures computed from scratch: every key, every live peer's store, no cached
   // verdicts and no holder lists. Slow; tests compare it with sample() to prove that the
   // incremental bookkeeping misses nothing (KG_ORACLE_AUDIT=1 in a run).
@@ -91,7 +93,15 @@ class Oracle {
     bool dirty = false;
     bool counted_acked = false;  // counted among the acknowledged keys at the last sample
   };
+  // Running totals over the keys of one namespace, or of all of them.
+  struct Totals {
+    std::int64_t acked_keys = 0;
+    std::int64_t under = 0, divergent = 0, lost = 0;
+    std::int64_t replicas_sum = 0;
+    std::vector<std::int64_t> replicas_histogram;  // [k] = acked keys with k full replicas
+  };
   struct Namespace {
+    Totals totals;
     std::map<RingId, PeerIndex> ring;  // live peers by ring id
     std::map<RingId, KeyTrack> keys;
     std::vector<RingId> dirty;
@@ -101,7 +111,8 @@ class Oracle {
   void mark_responsible_range(Namespace& space, const RingId& peer_id);
   void mark_held(Namespace& space, const Peer* peer, const std::string& ns);
   void recompute(const std::string& ns, Namespace& space, const RingId& key, KeyTrack& t);
-  void count(KeyTrack& t, int sign);
+  void count(Namespace& space, KeyTrack& t, int sign);
+  [[nodiscard]] OracleSample sample_of(const Totals& totals) const;
   [[nodiscard]] std::vector<PeerIndex> responsible(const Namespace& space,
                                                    const RingId& key) const;
   [[nodiscard]] const Store* store_of(PeerIndex index, const std::string& ns) const;
@@ -112,11 +123,7 @@ class Oracle {
   std::map<PeerIndex, const Peer*> live_;
   std::vector<PeerIndex> live_list_;           // the same peers, for random choice
   std::map<PeerIndex, std::size_t> live_pos_;  // index -> position in live_list_
-  // Running totals over every key of every namespace.
-  std::int64_t acked_keys_ = 0;
-  std::int64_t under_ = 0, divergent_ = 0, lost_ = 0;
-  std::int64_t replicas_sum_ = 0;
-  std::vector<std::int64_t> replicas_histogram_;  // [k] = acked keys with k full replicas
+  Totals all_;  // over every key of every namespace
   std::uint64_t recomputed_total_ = 0;
 };
 

@@ -396,6 +396,8 @@ std::string check_lengths(const RunTables& t) {
   c.table("/timeseries", t.timeseries, kTimeseriesColumns);
   check_by_kind(c, kMsgsPrefix, t.timeseries.msgs_by_kind);
   check_by_kind(c, kBytesPrefix, t.timeseries.bytes_by_kind);
+  for (const auto& [name, v] : t.timeseries.per_namespace_counts) c.column(name, v);
+  for (const auto& [name, v] : t.timeseries.per_namespace_means) c.column(name, v);
   c.table("/lookups", t.lookups, kLookupsColumns);
   c.table("/ops", t.ops, kOpsColumns);
   c.table("/events", t.events, kEventsColumns);
@@ -541,6 +543,8 @@ void write_tables(Writer& w, hid_t root, const RunTables& t) {
     for (const auto& [kind, v] : ts.bytes_by_kind) {
       w.column(g.get(), "/timeseries", std::string(kBytesPrefix) + kind, v);
     }
+    for (const auto& [name, v] : ts.per_namespace_counts) w.column(g.get(), "/timeseries", name, v);
+    for (const auto& [name, v] : ts.per_namespace_means) w.column(g.get(), "/timeseries", name, v);
   }
   write_table(w, root, "/lookups", "lookups", t.lookups, kLookupsColumns);
   write_table(w, root, "/ops", "ops", t.ops, kOpsColumns);

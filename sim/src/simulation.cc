@@ -109,7 +109,8 @@ void World::finish(SimResult& result) {
   if (options.log != nullptr) {
     *options.log << "simulation: " << delivered << " datagrams delivered to peers, " << dropped
                  << " dropped, " << wakeups << " timer wakeups, " << disk_completions
-                 << " disk completions, " << actor_turns << " peer actor turns\n";
+                 << " disk completions, " << actor_turns << " peer actor turns; wall time "
+                 << result.setup_wall_s << " s to set up, " << result.run_wall_s << " s to run\n";
   }
   result.datagrams_delivered = delivered;
   result.datagrams_dropped = dropped;

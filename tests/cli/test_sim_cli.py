@@ -198,3 +198,18 @@ def test_peers_joining_one_by_one_under_loss_and_skew_converge(tmp_path):
     assert ts["lost_updates"][-1] == 0
     with h5py.File(out, "r") as f:
         assert f["summary"].attrs["history_lost"] == 0
+
+
+def test_two_namespaces_get_columns_of_their_own(tmp_path):
+    out = tmp_path / "ns.h5"
+    r = run("sim", SCENARIOS / "churn-1k.toml", *SMALL, "--set", 'overlay.namespaces=["a", "b"]',
+            "--out", out, "--quiet", env={"KG_ORACLE_AUDIT": "1"})
+    assert r.returncode == 0, r.stderr
+    ts = table(out, "timeseries")
+    for col in ["keys", "replicas_min", "replicas_mean", "under_replicated_keys",
+                "divergent_keys", "lost_updates"]:
+        assert f"{col}_a" in ts and f"{col}_b" in ts, col
+    assert (ts["keys_a"] + ts["keys_b"] == ts["keys"]).all()
+    assert ts["keys_a"][-1] > 0 and ts["keys_b"][-1] > 0
+    assert (ts["under_replicated_keys_a"] + ts["under_replicated_keys_b"]
+            == ts["under_replicated_keys"]).all()

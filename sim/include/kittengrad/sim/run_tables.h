@@ -31,6 +31,11 @@ struct TimeseriesTable {
   // "bytes_<kind>" (kinds as message_kind_name() spells them), same length as t_s.
   std::map<std::string, std::vector<std::int64_t>> msgs_by_kind;
   std::map<std::string, std::vector<std::int64_t>> bytes_by_kind;
+  // With more than one namespace, the replication columns of each one, named
+  // "<column>_<namespace>" (keys_a, under_replicated_keys_a, replicas_mean_a, ...). Written
+  // as they are; the reader leaves them out (they are for Python and plots).
+  std::map<std::string, std::vector<std::int64_t>> per_namespace_counts;
+  std::map<std::string, std::vector<double>> per_namespace_means;
   [[nodiscard]] std::size_t rows() const { return t_s.size(); }
 };
 
