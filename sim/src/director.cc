@@ -81,11 +81,17 @@ void World::churn_return(std::size_t h, std::uint64_t generation, bool fresh) {
     } else {
       recover(s);
     }
-    Rng rng = Rng::derive(sc.run.seed, "session", (std::uint64_t{h} << 24) ^ s.churn_generation);
-    const Time end = now_us() + from_s(session_law->sample(rng));
-    const std::uint64_t gen = s.churn_generation;
-    if (end < from_s(sc.churn_end_s())) schedule(end, [this, h, gen] { churn_depart(h, gen); });
+    schedule_session_end(h);
   });
+}
+
+// A new session of the host's peer: its departure, if it falls inside the churn window.
+void World::schedule_session_end(std::size_t h) {
+  const HostSlot& s = *hosts[h];
+  Rng rng = Rng::derive(sc.run.seed, "session", (std::uint64_t{h} << 24) ^ s.churn_generation);
+  const Time end = now_us() + from_s(session_law->sample(rng));
+  const std::uint64_t gen = s.churn_generation;
+  if (end < from_s(sc.churn_end_s())) schedule(end, [this, h, gen] { churn_depart(h, gen); });
 }
 
 // ---------------------------------------------------------------------- failures --
@@ -144,11 +150,9 @@ void World::apply_failure(const FailureEvent& f) {
           if (s.state != HostState::kDown) return;
           s.held_by_failure = false;
           recover(s);
-          if (session_law && now_us() < from_s(sc.churn_end_s())) {
-            Rng rng = Rng::derive(sc.run.seed, "session", (std::uint64_t{h} << 24) ^ ++s.churn_generation);
-            const Time end = now_us() + from_s(session_law->sample(rng));
-            const std::uint64_t gen = s.churn_generation;
-            if (end < from_s(sc.churn_end_s())) schedule(end, [this, h, gen] { churn_depart(h, gen); });
+          if (session_law) {
+            ++s.churn_generation;  // churn takes the peer back from the failure
+            schedule_session_end(h);
           }
         });
       }
@@ -192,7 +196,7 @@ void World::apply_failure(const FailureEvent& f) {
 
 // ----------------------------------------------------------------------- metrics --
 
-void World::take_sample(Time, Time now) {
+void World::take_sample(Time now) {
   const OracleSample s = oracle.sample();
   if (options.audit_oracle && !(oracle.audit() == s)) {
     ++result_audit_mismatches;

@@ -157,7 +157,7 @@ SimResult run_simulation(const Scenario& scenario, const SimOptions& options) {
     slot->host = platform.peers[h];
     slot->mailbox = simgrid::s4u::Mailbox::by_name("p" + std::to_string(h));
     slot->clock = std::make_unique<SimClock>(skew > 0 ? skew_rng.range(-skew, skew) : 0);
-    slot->network = std::make_unique<SimNetwork>(w, slot->host, 0);
+    slot->network = std::make_unique<SimNetwork>(w, 0);
     slot->storage = std::make_unique<SimStorage>(*slot);
     w.hosts.push_back(std::move(slot));
   }
@@ -195,7 +195,7 @@ SimResult run_simulation(const Scenario& scenario, const SimOptions& options) {
     slot->host = platform.extra[c];
     slot->mailbox = simgrid::s4u::Mailbox::by_name("c" + std::to_string(c));
     slot->clock = std::make_unique<SimClock>(0);
-    slot->network = std::make_unique<SimNetwork>(w, slot->host, slot->address);
+    slot->network = std::make_unique<SimNetwork>(w, slot->address);
     slot->client = std::make_unique<Client>(w.client_config, slot->address, slot->clock.get(),
                                             slot->network.get());
     slot->rng = Rng::derive(scenario.run.seed, "client", c);
@@ -207,7 +207,7 @@ SimResult run_simulation(const Scenario& scenario, const SimOptions& options) {
   const Time end = from_s(scenario.run.duration_s);
   const Time interval = from_s(scenario.run.metrics_interval_s);
   for (Time at = interval; at < end; at += interval) {
-    w.schedule(at, [&w, at, interval] { w.take_sample(at - interval, at); });
+    w.schedule(at, [&w, at] { w.take_sample(at); });
   }
   for (const FailureEvent& f : scenario.failures) {
     if (from_s(f.at_s) < end) w.schedule(from_s(f.at_s), [&w, &f] { w.apply_failure(f); });
@@ -219,8 +219,8 @@ SimResult run_simulation(const Scenario& scenario, const SimOptions& options) {
   }
   const bool snapshot_at_end = !scenario.snapshot_times_s().empty() &&
                                from_s(scenario.snapshot_times_s().back()) >= end;
-  w.schedule(end, [&w, end, interval, snapshot_at_end] {
-    w.take_sample(end - interval, end);
+  w.schedule(end, [&w, end, snapshot_at_end] {
+    w.take_sample(end);
     if (snapshot_at_end) w.take_snapshot();
     w.print_progress(true);
     w.finished = true;

@@ -26,7 +26,7 @@ double wall_seconds() {
 
 std::int64_t SimClock::wall_ms() const { return kEpochMs + now_us() / kMicrosPerMs + skew_ms_; }
 
-void SimNetwork::send(Address to, Message msg) { world_.send(host_, self_, to, std::move(msg)); }
+void SimNetwork::send(Address to, Message msg) { world_.send(self_, to, std::move(msg)); }
 
 void SimStorage::persist(std::vector<StorageRecord> records, std::uint64_t token) {
   // Completions keep the order of persist() calls, so they queue behind the last one.
@@ -78,7 +78,7 @@ std::uint64_t World::peer_seed(PeerIndex identity) const {
 
 // ------------------------------------------------------------------------ network --
 
-void World::send(simgrid::s4u::Host* from_host, Address from, Address to, Message msg) {
+void World::send(Address from, Address to, Message msg) {
   const std::size_t kind = message_kind_index(msg.body);
   const std::size_t bytes = wire_size(msg) + kUdpIpHeaderBytes;
   ++interval_msgs[kind];
@@ -109,7 +109,6 @@ void World::send(simgrid::s4u::Host* from_host, Address from, Address to, Messag
   if (burst_loss > 0 && now_us() < burst_until) loss = 1.0 - (1.0 - loss) * (1.0 - burst_loss);
   if (loss > 0 && net_rng.chance(loss)) return void(++dropped);
   const bool twice = sc.network.duplicate > 0 && net_rng.chance(sc.network.duplicate);
-  (void)from_host;  // the put below leaves from the calling actor's host, which is it
   if (twice) {
     send_datagram(box, new Datagram{from, to, msg, false}, bytes);
   }
@@ -277,7 +276,6 @@ void World::crash(HostSlot& slot, bool disk_lost, const char* event) {
   slot.persists.clear();  // writes not yet durable are gone
   if (disk_lost) slot.durable.clear();
   slot.state = HostState::kDown;
-  slot.crashed_at = now_us();
   record_event(event, slot.identity);
   // What only this peer held (with the peers that crashed before it) is gone with it.
   tables.events.lost_updates.back() = oracle.sample().lost_updates - lost_before;

@@ -75,14 +75,13 @@ class SimClock final : public Clock {
 
 class SimNetwork final : public Network {
  public:
-  SimNetwork(World& world, simgrid::s4u::Host* host, Address self)
-      : world_(world), host_(host), self_(self) {}
+  // Sends leave from the host of the calling actor: always the owner's host (see world.h).
+  SimNetwork(World& world, Address self) : world_(world), self_(self) {}
   void send(Address to, Message msg) override;
   void set_self(Address a) { self_ = a; }
 
  private:
   World& world_;
-  simgrid::s4u::Host* host_;
   Address self_;
 };
 
@@ -122,7 +121,6 @@ struct HostSlot {
   std::uint64_t churn_generation = 0;  // bumped to cancel scheduled churn
   bool held_by_failure = false;        // crashed by a [[failure]]: churn leaves it alone
   int group = 0;                       // partition group
-  Time crashed_at = 0;
 
   [[nodiscard]] Time next_deadline() const;
 };
@@ -161,7 +159,7 @@ class World {
   World(const Scenario& scenario, const SimOptions& options);
 
   // ---- Network and storage, called from the seams ----
-  void send(simgrid::s4u::Host* from_host, Address from, Address to, Message msg);
+  void send(Address from, Address to, Message msg);
   void persisted_by(HostSlot& slot, PendingPersist& done);
 
   // ---- Actors ----
@@ -187,8 +185,9 @@ class World {
   void schedule_churn_start();
   void churn_depart(std::size_t host, std::uint64_t generation);
   void churn_return(std::size_t host, std::uint64_t generation, bool fresh);
+  void schedule_session_end(std::size_t host);
   void apply_failure(const FailureEvent& f);
-  void take_sample(Time interval_start, Time now);
+  void take_sample(Time now);
   void take_snapshot();
   void print_progress(bool last);
   void record_event(const char* kind, std::int64_t peer);
