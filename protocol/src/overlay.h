@@ -149,6 +149,7 @@ class Overlay {
   [[nodiscard]] const Store& store() const { return store_; }
   [[nodiscard]] const Journal& journal() const { return journal_; }
   [[nodiscard]] RingState ring() const;
+  [[nodiscard]] bool is_joined() const { return joined_; }
   [[nodiscard]] bool is_replica(const RingId& key) const;
 
  private:

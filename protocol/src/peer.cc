@@ -169,6 +169,11 @@ RingState Peer::ring(const std::string& ns) const {
   return it->second->ring();
 }
 
+bool Peer::joined(const std::string& ns) const {
+  auto it = overlays_.find(ns);
+  return it != overlays_.end() && it->second->is_joined();
+}
+
 bool Peer::is_replica(const std::string& ns, const RingId& key) const {
   auto it = overlays_.find(ns);
   return it != overlays_.end() && it->second->is_replica(key);

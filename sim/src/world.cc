@@ -201,7 +201,7 @@ std::optional<Address> World::random_joined_peer(Rng& rng, Address except) {
   auto usable = [&](PeerIndex p) {
     const HostSlot& h = *hosts[identities[p].host];
     return p != except && h.peer != nullptr && h.state == HostState::kUp &&
-           h.peer->ring(namespaces.front()).joined;
+           h.peer->joined(namespaces.front());
   };
   // A few random tries, then a scan from a random point: joined peers are the rule.
   for (int attempt = 0; attempt < 8; ++attempt) {

@@ -97,6 +97,8 @@ class Peer {
   [[nodiscard]] const Store* store(const std::string& ns) const;
   [[nodiscard]] const Journal* journal(const std::string& ns) const;
   [[nodiscard]] RingState ring(const std::string& ns) const;
+  // True iff this peer has joined the ring of ns: ring(ns).joined without copying the lists.
+  [[nodiscard]] bool joined(const std::string& ns) const;
   // True iff, by this peer's view, it is one of the r replicas of key.
   [[nodiscard]] bool is_replica(const std::string& ns, const RingId& key) const;
   [[nodiscard]] const PeerCounters& counters() const { return counters_; }
