@@ -49,6 +49,7 @@ struct Options {
   double msgs_per_peer_s = -1;
   std::int64_t bytes = -1;
   bool check_arrivals = false;         // --check-arrivals
+  bool detached_sends = false;         // --detached-sends
   std::vector<std::string> overrides;  // --set and --peers, in order
   std::string duration_s;              // --duration-s, applied last ("" = the scenario's)
 };
@@ -93,6 +94,8 @@ bool parse_args(int argc, char** argv, Options* o) {
       o->duration_s = argv[++i];
     } else if (a == "--check-arrivals") {
       o->check_arrivals = true;
+    } else if (a == "--detached-sends") {
+      o->detached_sends = true;
     } else if (a == "--set" && has_value) {
       o->overrides.emplace_back(argv[++i]);
     } else if (!a.empty() && a[0] != '-' && o->scenario_path.empty()) {
@@ -121,6 +124,7 @@ struct FloorRun {
   double end_s = 0;
   std::uint64_t seed = 0;
   bool check_arrivals = false;
+  bool detached_sends = false;
   Counters counters;
 };
 
@@ -158,7 +162,11 @@ void peer_actor(std::uint32_t self, FloorRun& run) {
       if (peers > 1) {
         auto to = rng.below(peers - 1);
         if (to >= self) ++to;
-        kittengrad::sim::send_datagram(boxes[to], new FloorMsg{self, now_s}, run.bytes);
+        if (run.detached_sends) {
+          kittengrad::sim::send_datagram(boxes[to], new FloorMsg{self, now_s}, run.bytes);
+        } else {
+          inbox.send(boxes[to], new FloorMsg{self, now_s}, run.bytes);
+        }
         ++counters->sent;
       }
       next_send_s += rng.exponential(1 / rate_per_s);
@@ -252,6 +260,7 @@ int main(int argc, char** argv) {
   run.end_s = end_s;
   run.seed = sc.run.seed;
   run.check_arrivals = opt.check_arrivals;
+  run.detached_sends = opt.detached_sends;
   const Counters& counters = run.counters;
   for (std::size_t i = 0; i < peers; ++i) {
     sg4::Actor::create("peer", hosts.peers[i],

@@ -28,6 +28,17 @@
 // Order: in order of arrival. Two datagrams from one sender may overtake each other when
 // the second is smaller and their transfers overlap, as UDP allows.
 //
+// Sending: Inbox::send(), from the actor that owns the Inbox. Its sends are *not*
+// detached, and the Inbox waits on them together with its receives. SimGrid 3.32 files
+// every detached communication in one list of the whole engine (the maestro's
+// activities_, a std::list) and removes it with list::remove when the transfer ends, and
+// again when the receiver collects it: two full scans of all datagrams in flight per
+// datagram. At 100,000 peers, with a few thousand datagrams in flight on Internet
+// latencies, those scans took 42% of the run. A send the actor waits on is filed in that
+// actor's own short list instead; the price is one wakeup when the transfer ends. Actors
+// that live only for a moment (control actors) use send_datagram(), detached: a
+// non-detached send is cancelled when its actor ends.
+//
 //   auto* mb = simgrid::s4u::Mailbox::by_name("p17");
 //   mb->set_receiver(simgrid::s4u::Actor::self());     // eager: senders never wait for us
 //   Inbox<Datagram> inbox(mb);
@@ -35,12 +46,13 @@
 //     std::unique_ptr<Datagram> d(inbox.wait_until(next_timer_s));
 //     if (d) handle(*d); else fire_timers();
 //   }
+//   inbox.send(simgrid::s4u::Mailbox::by_name("p3"), new Datagram{...}, 120);
 //   mb->set_receiver(nullptr);
-//   send_datagram(simgrid::s4u::Mailbox::by_name("p3"), new Datagram{...}, 120);
 //
 // Ownership: a message belongs to its sender until send_datagram(), to SimGrid while in
 // flight (SimGrid deletes it if the transfer fails or is cancelled), and to the receiver
-// once wait_until() returns it.
+// once wait_until() returns it. A message sent with Inbox::send() whose transfer fails is
+// deleted by the sending Inbox.
 #pragma once
 
 #include <algorithm>
@@ -68,9 +80,10 @@ inline constexpr std::size_t kInboxSpareMax = 64;
 // the mailbox, uncovered.
 inline constexpr std::size_t kInboxPostedMax = 4096;
 
-// One actor's receive side of one mailbox. Invariants: posted_ and comms_ are parallel, in
-// posting order; each Posted never moves while its receive is posted (SimGrid writes the
-// message into its slot); ready_ holds messages taken out of order after a failure.
+// One actor's side of one mailbox: its receives and its sends. Invariants: comms_ holds the
+// posted receives (parallel to posted_, in posting order), then the sends in flight
+// (parallel to sent_); each Posted never moves while its receive is posted (SimGrid writes
+// the message into its slot); ready_ holds messages taken out of order after a failure.
 template <typename T>
 class Inbox {
  public:
@@ -98,6 +111,17 @@ class Inbox {
       delete p->slot;  // a message that arrived and was never collected
     }
     for (T* m : ready_) delete m;
+    // Sends still in flight are cancelled by SimGrid when the actor ends; their messages
+    // may already wait in a receiver's mailbox, so they are not ours to free.
+  }
+
+  // Sends `msg` (ownership passes to the network, then to the receiver) to `to` as a
+  // datagram of `bytes` simulated bytes, without blocking. Call it from the actor that
+  // owns this Inbox: later waits reap the send when its transfer ends.
+  void send(simgrid::s4u::Mailbox* to, T* msg, std::uint64_t bytes) {
+    simgrid::s4u::CommPtr comm = to->put_async(msg, bytes);
+    comms_.push_back(comm);
+    sent_.push_back(msg);
   }
 
   // Blocks until a message arrives (returns it; the caller owns it) or the simulated clock
@@ -114,8 +138,9 @@ class Inbox {
       const double timeout_s = std::isinf(deadline_s) ? -1.0 : std::max(0.0, deadline_s - now_s);
       ssize_t done = -1;
       try {
-        done = timeout_s == 0.0 ? simgrid::s4u::Comm::test_any(comms_)
-                                : simgrid::s4u::Comm::wait_any_for(comms_, timeout_s);
+        // Never test_any: a test does not take the communication out of the actor's list
+        // of activities (SimGrid 3.32), which would then grow without bound.
+        done = simgrid::s4u::Comm::wait_any_for(comms_, timeout_s);
       } catch (const simgrid::NetworkFailureException&) {
         reap_failed();
         continue;
@@ -124,6 +149,10 @@ class Inbox {
         continue;
       }
       if (done < 0) return nullptr;  // timed out; everything stays posted
+      if (static_cast<std::size_t>(done) >= posted_.size()) {
+        drop_send(static_cast<std::size_t>(done) - posted_.size());  // delivered to the network
+        continue;
+      }
       T* msg = take(static_cast<std::size_t>(done));
       if (msg != nullptr) return msg;
       if (timeout_s == 0.0) return nullptr;
@@ -133,6 +162,8 @@ class Inbox {
   [[nodiscard]] simgrid::s4u::Mailbox* mailbox() const { return mailbox_; }
   // Messages that arrived while every spare receive was taken.
   [[nodiscard]] std::uint64_t uncovered() const { return uncovered_; }
+  // Sends whose transfer has not been seen to end yet.
+  [[nodiscard]] std::size_t sends_in_flight() const { return sent_.size(); }
   // Unbound receives kept posted now.
   [[nodiscard]] std::size_t spare() const { return spare_; }
 
@@ -157,11 +188,17 @@ class Inbox {
         ++uncovered_;
         found_uncovered = true;
       }
-      comms_.push_back(p->comm);
+      comms_.insert(comms_.begin() + static_cast<std::ptrdiff_t>(posted_.size()), p->comm);
       posted_.push_back(std::move(p));
     }
     if (found_uncovered) spare_ = std::min(2 * spare_, std::max(spare_, kInboxSpareMax));
     primed_ = true;
+  }
+
+  // Forgets send j (its transfer ended).
+  void drop_send(std::size_t j) {
+    comms_.erase(comms_.begin() + static_cast<std::ptrdiff_t>(posted_.size() + j));
+    sent_.erase(sent_.begin() + static_cast<std::ptrdiff_t>(j));
   }
 
   // Removes posted receive i and returns its message (null if it carried none).
@@ -175,17 +212,32 @@ class Inbox {
   // After a failed or cancelled transfer: drops the receives that will never deliver and
   // keeps, in order, the messages of those that completed meanwhile.
   void reap_failed() {
-    using State = simgrid::s4u::Activity::State;
     for (std::size_t i = 0; i < posted_.size();) {
-      const State s = comms_[i]->get_state();
-      bool over = s == State::FAILED || s == State::CANCELED;
-      if (!over && s == State::STARTED) over = comms_[i]->test();  // completed or failed
-      if (!over) {
+      if (!over(comms_[i])) {
         ++i;
         continue;
       }
       if (T* msg = take(i); msg != nullptr) ready_.push_back(msg);
     }
+    // A failed send never reached a receiver: its message is still ours.
+    using State = simgrid::s4u::Activity::State;
+    for (std::size_t j = 0; j < sent_.size();) {
+      simgrid::s4u::Comm& c = *comms_[posted_.size() + j];
+      if (!over(comms_[posted_.size() + j])) {
+        ++j;
+        continue;
+      }
+      if (c.get_state() == State::FAILED || c.get_state() == State::CANCELED) delete sent_[j];
+      drop_send(j);
+    }
+  }
+
+  // Whether communication c has ended (completed, failed or cancelled).
+  static bool over(const simgrid::s4u::CommPtr& c) {
+    using State = simgrid::s4u::Activity::State;
+    const State s = c->get_state();
+    if (s == State::FAILED || s == State::CANCELED || s == State::FINISHED) return true;
+    return s == State::STARTED && c->test();
   }
 
   T* pop_ready() {
@@ -197,7 +249,8 @@ class Inbox {
   simgrid::s4u::Mailbox* mailbox_;
   std::size_t spare_;
   std::vector<std::unique_ptr<Posted>> posted_;
-  std::vector<simgrid::s4u::CommPtr> comms_;  // posted_[i]->comm, as wait_any wants them
+  std::vector<simgrid::s4u::CommPtr> comms_;  // receives, then sends: what wait_any waits on
+  std::vector<T*> sent_;                      // the message of each send in flight
   std::deque<T*> ready_;
   std::uint64_t uncovered_ = 0;
   bool primed_ = false;  // the first top_up binds to messages sent before we existed

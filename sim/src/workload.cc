@@ -40,6 +40,8 @@ void World::client_actor(std::size_t index) {
   ClientSlot& c = *clients[index];
   c.mailbox->set_receiver(simgrid::s4u::Actor::self());
   Inbox<Datagram> inbox(c.mailbox);
+  c.inbox = &inbox;
+  c.actor = simgrid::s4u::this_actor::get_pid();
   const WorkloadSection& w = sc.workload;
   const double share = 1.0 / static_cast<double>(clients.size());
   const Time end = from_s(sc.workload_end_s());

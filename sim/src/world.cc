@@ -89,6 +89,7 @@ void World::send(Address from, Address to, Message msg) {
   }
   // Where does it go? A peer identity that is not running, or is cut off, loses it.
   simgrid::s4u::Mailbox* box = nullptr;
+  Inbox<Datagram>* outbox = sender_inbox(from);
   int to_group = 0;
   if (to >= kClientBase) {
     const Address c = to - kClientBase;
@@ -109,10 +110,30 @@ void World::send(Address from, Address to, Message msg) {
   if (burst_loss > 0 && now_us() < burst_until) loss = 1.0 - (1.0 - loss) * (1.0 - burst_loss);
   if (loss > 0 && net_rng.chance(loss)) return void(++dropped);
   const bool twice = sc.network.duplicate > 0 && net_rng.chance(sc.network.duplicate);
-  if (twice) {
-    send_datagram(box, new Datagram{from, to, msg, false}, bytes);
+  auto put = [&](Datagram* d) {
+    if (outbox != nullptr) {
+      outbox->send(box, d, bytes);
+    } else {
+      send_datagram(box, d, bytes);
+    }
+  };
+  if (twice) put(new Datagram{from, to, msg, false});
+  put(new Datagram{from, to, std::move(msg), false});
+}
+
+// The Inbox of the actor running now if it is `from`'s own peer or client actor: its sends
+// go through it (inbox.h). Control actors, which run a moment on a peer's host, send
+// detached.
+Inbox<Datagram>* World::sender_inbox(Address from) const {
+  const aid_t self = simgrid::s4u::this_actor::get_pid();
+  if (from >= kClientBase) {
+    const Address c = from - kClientBase;
+    if (c < clients.size() && clients[c]->actor == self) return clients[c]->inbox;
+    return nullptr;
   }
-  send_datagram(box, new Datagram{from, to, std::move(msg), false}, bytes);
+  if (from >= identities.size()) return nullptr;
+  const HostSlot& slot = *hosts[identities[from].host];
+  return slot.actor == self ? slot.inbox : nullptr;
 }
 
 // -------------------------------------------------------------------------- peers --
@@ -169,6 +190,8 @@ void World::peer_actor(std::size_t host) {
   HostSlot& slot = *hosts[host];
   slot.mailbox->set_receiver(simgrid::s4u::Actor::self());
   Inbox<Datagram> inbox(slot.mailbox);
+  slot.inbox = &inbox;
+  slot.actor = simgrid::s4u::this_actor::get_pid();
   if (slot.on_start) {
     auto start = std::move(slot.on_start);
     slot.on_start = nullptr;

@@ -27,6 +27,7 @@
 #include <simgrid/s4u.hpp>
 
 #include "distributions.h"
+#include "inbox.h"
 #include "kittengrad/client.h"
 #include "kittengrad/history.h"
 #include "kittengrad/peer.h"
@@ -117,6 +118,8 @@ struct HostSlot {
   std::unique_ptr<SimClock> clock;
   std::unique_ptr<SimNetwork> network;
   std::unique_ptr<SimStorage> storage;
+  Inbox<Datagram>* inbox = nullptr;   // the peer actor's, while it runs
+  aid_t actor = -1;                   // the peer actor's pid
   std::function<void()> on_start;   // run by the peer actor when it starts
   std::uint64_t churn_generation = 0;  // bumped to cancel scheduled churn
   bool held_by_failure = false;        // crashed by a [[failure]]: churn leaves it alone
@@ -133,6 +136,8 @@ struct ClientSlot {
   std::unique_ptr<SimClock> clock;
   std::unique_ptr<SimNetwork> network;
   std::unique_ptr<Client> client;
+  Inbox<Datagram>* inbox = nullptr;  // the client actor's
+  aid_t actor = -1;
   Rng rng;
   Time next_arrival = kNever;
 };
@@ -160,6 +165,7 @@ class World {
 
   // ---- Network and storage, called from the seams ----
   void send(Address from, Address to, Message msg);
+  [[nodiscard]] Inbox<Datagram>* sender_inbox(Address from) const;
   void persisted_by(HostSlot& slot, PendingPersist& done);
 
   // ---- Actors ----

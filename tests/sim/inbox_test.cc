@@ -490,6 +490,67 @@ TEST(InboxTest, ManySendersShortDeadlines) {
   EXPECT_EQ(seen.size(), static_cast<std::size_t>(kSenders * kPerSender));
 }
 
+// 16 peers on their own hosts, each sending through its own Inbox (Inbox::send) to random
+// others at Poisson times while receiving with short deadlines: every message is delivered
+// once, and every send is reaped once its transfer has ended (none left in flight after a
+// quiet second), so the actors' lists of activities stay short.
+TEST(InboxTest, PeersSendThroughTheirInboxes) {
+  constexpr int kPeers = 16;
+  constexpr int kPerPeer = 200;
+  const auto out = run_in_child([] {
+    Sim sim(kPeers);
+    std::vector<double> out;
+    for (int p = 0; p < kPeers; ++p) {
+      sg4::Actor::create("peer", sim.peers[p], [p, &out] {
+        auto* mb = sg4::Mailbox::by_name("m" + std::to_string(p));
+        mb->set_receiver(sg4::Actor::self());
+        Inbox<Msg> inbox(mb);
+        Rng rng = Rng::derive(11, "peer", p);
+        int sent = 0;
+        double next_send = rng.exponential(0.02);
+        while (now() < 12) {
+          if (sent < kPerPeer && now() >= next_send) {
+            auto to = static_cast<int>(rng.below(kPeers - 1));
+            if (to >= p) ++to;
+            inbox.send(sg4::Mailbox::by_name("m" + std::to_string(to)), new Msg(p, sent),
+                       rng.range(1, 2000));
+            ++sent;
+            next_send += rng.exponential(0.02);
+            continue;
+          }
+          const double deadline = std::min({next_send, now() + 0.005 * rng.uniform01(), 12.0});
+          std::unique_ptr<Msg> m(inbox.wait_until(sent < kPerPeer ? deadline : 12.0));
+          if (!m) continue;
+          out.push_back(m->sender);
+          out.push_back(m->seq);
+        }
+        out.push_back(-1 - static_cast<double>(inbox.sends_in_flight()));
+        mb->set_receiver(nullptr);
+      });
+    }
+    sim.engine->run();
+    out.push_back(g_live_msgs);
+    return out;
+  });
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.back(), 0) << "messages leaked or freed twice";
+  std::set<std::pair<int, int>> seen;
+  int ended = 0;
+  for (std::size_t i = 0; i + 1 < out.size();) {
+    if (out[i] < 0) {
+      EXPECT_EQ(out[i], -1) << "sends still in flight at the end: " << -1 - out[i];
+      ++ended;
+      ++i;
+      continue;
+    }
+    EXPECT_TRUE(seen.emplace(static_cast<int>(out[i]), static_cast<int>(out[i + 1])).second)
+        << "duplicate " << out[i] << "/" << out[i + 1];
+    i += 2;
+  }
+  EXPECT_EQ(ended, kPeers);
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kPeers * kPerPeer));
+}
+
 // An actor that ends with a receive posted cancels it: a later message on the same
 // mailbox goes to the next actor, not to the dead one's stale receive.
 TEST(InboxTest, EndedActorLeavesNoReceiveBehind) {
