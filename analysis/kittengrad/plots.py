@@ -16,13 +16,14 @@ The module has a small reusable core:
   DataFrames, one per table, plus the root attributes and the summary; the ``kittengrad``
   package builds its ``Run`` on it;
 - one ``plot_*`` function per figure, taking DataFrames (and the run attributes where
-  they need them) and an output path. Each returns the path it wrote, or raises
-  ``SkipPlot`` with the reason when its data is empty.
+  they need them) and an output path. Each returns the path it wrote (or, with the path
+  None, the matplotlib Figure), or raises ``SkipPlot`` with the reason when its data is
+  empty. ``kittengrad.Run``'s ``plot_*`` methods call them.
 
 Drawing stays fast on large runs: each CDF sorts its data once and draws at most a few
 thousand points; histograms are computed with numpy, not by matplotlib from raw rows.
-matplotlib is imported on first use, with the Agg backend, so ``read_run`` alone does not
-pull it in.
+matplotlib is imported on first use (the command line selects the Agg backend), so
+``read_run`` alone does not pull it in.
 """
 
 from __future__ import annotations
@@ -186,15 +187,18 @@ def _read_open_run(f, path, h5py):
 
 
 def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
+    # The backend is left to matplotlib (a notebook's inline one, or Agg on a machine
+    # without a display); the command line picks Agg itself (main).
     import matplotlib.pyplot as plt
 
     return plt
 
 
 def _save(fig, out_path):
+    """Writes and closes `fig` and returns out_path; with out_path None, returns the
+    figure itself (to show in a notebook or save later)."""
+    if out_path is None:
+        return fig
     fig.savefig(out_path, dpi=DPI)
     _pyplot().close(fig)
     return out_path
@@ -830,6 +834,9 @@ def main(argv=None):
         print(USAGE, file=sys.stderr)
         return 0 if args and args[0] in ("-h", "--help") else 2
     run_path, out_dir = args
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, whatever display there is
     try:
         run = read_run(run_path)
     except RunFileError as e:

@@ -264,10 +264,16 @@ void World::take_snapshot() {
 }
 
 void World::print_progress(bool last) {
-  if (!options.progress || options.log == nullptr) return;
+  const bool line_wanted = options.progress && options.log != nullptr;
+  if (!line_wanted && !options.on_progress) return;
   const double wall = wall_seconds();
   if (!last && wall - wall_last_progress < 1.0) return;
   const double sim = simgrid::s4u::Engine::get_clock();
+  if (options.on_progress) options.on_progress(sim, sc.run.duration_s);
+  if (!line_wanted) {
+    wall_last_progress = wall;
+    return;
+  }
   const double rate = wall > wall_last_progress
                           ? static_cast<double>(delivered - delivered_at_last_progress) /
                                 (wall - wall_last_progress)

@@ -14,6 +14,7 @@
 // (the Python bindings, sweeps) run each in a child process.
 #pragma once
 
+#include <functional>
 #include <ostream>
 #include <string>
 
@@ -29,6 +30,9 @@ struct SimOptions {
   // Recount every metric from scratch at each sample and compare with the incremental
   // oracle (slow: tests only). A difference is an internal error (SimResult).
   bool audit_oracle = false;
+  // Called about once a wall second, and at the end, with the simulated time reached and
+  // the run's duration (the Python bindings drive a progress bar with it).
+  std::function<void(double simulated_s, double duration_s)> on_progress;
 };
 
 struct SimResult {
