@@ -78,10 +78,16 @@ void Overlay::join(Address bootstrap) {
   bootstrap_ = {NodeRef{RingId{}, bootstrap}};
   start_lookup(self().id,
                [this](bool ok, std::vector<NodeRef> replicas, std::uint32_t) {
+                 // A peer back under its old id before the ring noticed it had gone is, to
+                 // its predecessor, still the successor of its own id: the answer starts
+                 // with us, and the nodes after us are our successors.
+                 if (ok && !replicas.empty() && replicas.front().id == self().id) {
+                   replicas.erase(replicas.begin());
+                 }
                  if (ok && !replicas.empty()) {
                    joined(std::move(replicas));
                  } else if (!joined_ && !left_) {
-                   join(bootstrap_.front().addr);  // the bootstrap did not answer: again
+                   join(bootstrap_.front().addr);  // no answer, or none but us: again
                  }
                },
                bootstrap_.front());
@@ -89,6 +95,13 @@ void Overlay::join(Address bootstrap) {
 
 void Overlay::joined(std::vector<NodeRef> successors) {
   set_successors(std::move(successors));
+  if (succs_.empty() && !joined_) {
+    // Every node named is one we just timed out on. Joined without a successor we would
+    // take our predecessor for one at its first Notify, and stabilization would walk back
+    // from there through the whole ring, one round trip per peer: ask again instead.
+    join(bootstrap_.front().addr);
+    return;
+  }
   joined_ = true;
   need_pull_ = true;
   start_timers();
