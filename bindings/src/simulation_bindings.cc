@@ -11,10 +11,7 @@
 #include <string>
 
 #include "bindings.h"
-#include "kittengrad/scenario_loader.h"
-#include "kittengrad/sim/run_file.h"
 #include "kittengrad/sim/simulation.h"
-#include "kittengrad/sim/summary.h"
 
 namespace kittengrad::bindings {
 namespace py = pybind11;
@@ -67,9 +64,7 @@ py::dict run(const Scenario& sc, const std::string& out_path,
     throw std::runtime_error("internal error: the oracle's metrics differed from a full recount " +
                              std::to_string(r.audit_mismatches) + " times");
   }
-  r.tables.scenario_toml = to_toml(sc);
-  r.tables.summary = sim::compute_summary(r.tables);
-  if (const std::string err = sim::write_run_file(out_path, r.tables); !err.empty()) {
+  if (const std::string err = sim::write_finished_run(out_path, sc, r.tables); !err.empty()) {
     throw std::runtime_error("cannot write the run file: " + err);
   }
   py::dict d = summary_dict(r.tables.summary);

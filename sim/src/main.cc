@@ -75,9 +75,7 @@ int cmd_sim(const std::string& scenario_path, std::string out, const std::vector
               << r.audit_mismatches << " times\n";
     return kInternal;
   }
-  r.tables.scenario_toml = to_toml(sc);
-  r.tables.summary = sim::compute_summary(r.tables);
-  if (const std::string err = sim::write_run_file(out, r.tables); !err.empty()) {
+  if (const std::string err = sim::write_finished_run(out, sc, r.tables); !err.empty()) {
     std::cerr << "kittengrad sim: " << err << "\n";
     return kBadInput;
   }

@@ -7,6 +7,8 @@
 #include <numeric>
 #include <variant>
 
+#include "kittengrad/scenario_loader.h"
+#include "kittengrad/sim/run_file.h"
 #include "kittengrad/sim/summary.h"
 #include "platform.h"
 #include "world.h"
@@ -243,6 +245,13 @@ SimResult run_simulation(const Scenario& scenario, const SimOptions& options) {
   t.wall_time_s = wall_seconds() - wall0;
   result.tables = std::move(w.tables);
   return result;
+}
+
+std::string write_finished_run(const std::string& path, const Scenario& scenario,
+                              RunTables& tables) {
+  tables.scenario_toml = to_toml(scenario);
+  tables.summary = compute_summary(tables);
+  return write_run_file(path, tables);
 }
 
 }  // namespace kittengrad::sim

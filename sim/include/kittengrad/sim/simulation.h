@@ -48,4 +48,9 @@ struct SimResult {
 
 [[nodiscard]] SimResult run_simulation(const Scenario& scenario, const SimOptions& options);
 
+// Completes the tables of a finished run (the effective scenario as TOML, the summary) and
+// writes them to the run file at `path`. Returns "" or why the file could not be written.
+[[nodiscard]] std::string write_finished_run(const std::string& path, const Scenario& scenario,
+                                             RunTables& tables);
+
 }  // namespace kittengrad::sim
