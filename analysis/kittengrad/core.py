@@ -14,19 +14,7 @@
 
 from ._native_loader import native
 
-_n = native()
-ring_id = _n.ring_id
-ring_fraction = _n.ring_fraction
-cid = _n.cid
-key_of = _n.key_of
-replica_set = _n.replica_set
-KeyPair = _n.KeyPair
-Entry = _n.Entry
-make_entry = _n.make_entry
-Store = _n.Store
-Journal = _n.Journal
-JournalBlock = _n.JournalBlock
-verify_chain = _n.verify_chain
-
 __all__ = ["ring_id", "ring_fraction", "cid", "key_of", "replica_set", "KeyPair", "Entry",
            "make_entry", "Store", "Journal", "JournalBlock", "verify_chain"]
+
+globals().update({name: getattr(native(), name) for name in __all__})
