@@ -337,7 +337,7 @@ constexpr std::array<Field, 4> kRunFields = {{
     {"snapshot_times_s", read_snapshot_times},
 }};
 
-constexpr std::array<Field, 14> kOverlayFields = {{
+constexpr std::array<Field, 15> kOverlayFields = {{
     {"peers", plain<&Scenario::overlay, &OverlaySection::peers>},
     {"replication", plain<&Scenario::overlay, &OverlaySection::replication>},
     {"write_quorum", plain<&Scenario::overlay, &OverlaySection::write_quorum>},
@@ -355,6 +355,7 @@ constexpr std::array<Field, 14> kOverlayFields = {{
     {"journal_block_interval_s",
      plain<&Scenario::overlay, &OverlaySection::journal_block_interval_s>},
     {"request_timeout_ms", plain<&Scenario::overlay, &OverlaySection::request_timeout_ms>},
+    {"max_datagram_bytes", plain<&Scenario::overlay, &OverlaySection::max_datagram_bytes>},
 }};
 
 constexpr std::array<Field, 5> kNetworkFields = {{

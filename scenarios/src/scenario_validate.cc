@@ -190,6 +190,10 @@ void check_overlay(const OverlaySection& o, Checker& c) {
   c.at_least("overlay.anti_entropy_interval_s", o.anti_entropy_interval_s, 0);
   c.greater("overlay.journal_block_interval_s", o.journal_block_interval_s, 0);
   c.greater("overlay.request_timeout_ms", o.request_timeout_ms, 0);
+  // The core's limits (kMaxDatagramBytesMin/Max in protocol/config.h): below 512 a single
+  // entry with its envelope may not fit; above 65,000 a UDP datagram may not.
+  c.within("overlay.max_datagram_bytes", static_cast<double>(o.max_datagram_bytes), 512, 65000,
+           false);
 }
 
 void check_latency_file(const Scenario& sc, Checker& c) {

@@ -119,6 +119,7 @@ void write_overlay(const OverlaySection& o, Writer& w) {
   w.number("anti_entropy_interval_s", o.anti_entropy_interval_s);
   w.number("journal_block_interval_s", o.journal_block_interval_s);
   w.number("request_timeout_ms", o.request_timeout_ms);
+  w.number("max_datagram_bytes", o.max_datagram_bytes);
 }
 
 void write_network(const NetworkSection& n, Writer& w) {

@@ -56,6 +56,7 @@ PeerConfig peer_config_of(const Scenario& sc) {
   c.anti_entropy_interval = from_s(o.anti_entropy_interval_s);
   c.journal_block_interval = from_s(o.journal_block_interval_s);
   c.request_timeout = static_cast<Time>(std::llround(o.request_timeout_ms * 1000.0));
+  c.max_datagram_bytes = static_cast<std::size_t>(o.max_datagram_bytes);
   return c;
 }
 

@@ -85,6 +85,7 @@ TEST(ScenarioDefaults, EmptyFileGivesTheDesignDefaults) {
   EXPECT_EQ(sc.overlay.anti_entropy_interval_s, 30);
   EXPECT_EQ(sc.overlay.journal_block_interval_s, 5);
   EXPECT_EQ(sc.overlay.request_timeout_ms, 1000);
+  EXPECT_EQ(sc.overlay.max_datagram_bytes, 1200);
 
   EXPECT_EQ(sc.network.latency.model, LatencyModel::kConstant);
   EXPECT_EQ(sc.network.latency.ms, 20);
@@ -518,6 +519,10 @@ const BadInput kBadInputs[] = {
      "must be > 0"},
     {"ZeroTimeout", "[overlay]\nrequest_timeout_ms = 0\n", "overlay.request_timeout_ms", 2,
      "must be > 0"},
+    {"DatagramTooSmall", "[overlay]\nmax_datagram_bytes = 511\n", "overlay.max_datagram_bytes",
+     2, "must be in [512, 65000] (got 511)"},
+    {"DatagramTooLarge", "[overlay]\nmax_datagram_bytes = 65001\n", "overlay.max_datagram_bytes",
+     2, "must be in [512, 65000] (got 65001)"},
     // Overlay relations.
     {"ZeroPeers", "[overlay]\npeers = 0\n", "overlay.peers", 2, "must be >= 1 (got 0)"},
     {"ReplicationAbovePeers", "[overlay]\npeers = 2\nreplication = 3\n", "overlay.replication", 3,
@@ -998,6 +1003,7 @@ TEST(ScenarioToToml, WritesEveryKey) {
                           "anti_entropy_interval_s = 30",
                           "journal_block_interval_s = 5",
                           "request_timeout_ms = 1000",
+                          "max_datagram_bytes = 1200",
                           "[network]",
                           "latency = { model = \"constant\", ms = 20 }",
                           "bandwidth_mbps = 100",

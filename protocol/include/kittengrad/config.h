@@ -15,6 +15,14 @@ struct PlantedBugs {
   bool journal_bad_link = false;       // every cut block names a wrong prev hash
 };
 
+// What the live transport adds to every datagram around the core's encoded message: a
+// session header (type, receiver index, counter) and the AEAD tag. The core keeps every
+// message's wire_size() within max_datagram_bytes - kTransportOverheadBytes, so the sealed
+// datagram fits max_datagram_bytes.
+inline constexpr std::size_t kTransportOverheadBytes = 32;
+inline constexpr std::size_t kMaxDatagramBytesMin = 512;
+inline constexpr std::size_t kMaxDatagramBytesMax = 65000;
+
 struct PeerConfig {
   int replication = 3;   // r
   int write_quorum = 2;  // W
@@ -38,6 +46,15 @@ struct PeerConfig {
   std::size_t gc_keys_per_round = 256;     // out-of-range keys handed on per AE round
   std::size_t subscribers_max = 64;
   std::size_t pending_ops_max = 4096;      // client requests in flight per peer
+  // Every datagram this peer sends, transport overhead included, is at most this many
+  // bytes (512..65000); larger payloads are paged or split. 1,200 fits any Internet path
+  // without IP fragmentation.
+  std::size_t max_datagram_bytes = 1200;
+
+  // The largest wire_size() of a message this peer may send.
+  [[nodiscard]] std::size_t message_budget() const {
+    return max_datagram_bytes - kTransportOverheadBytes;
+  }
 
   PlantedBugs bugs;
 };

@@ -54,6 +54,7 @@ struct OverlaySection {
   double anti_entropy_interval_s = 30;
   double journal_block_interval_s = 5;
   double request_timeout_ms = 1000;
+  std::int64_t max_datagram_bytes = 1200;
 
   bool operator==(const OverlaySection&) const = default;
 };
