@@ -6,7 +6,13 @@
 namespace kittengrad {
 
 Client::Client(ClientConfig config, Address self, Clock* clock, Network* network)
-    : config_(config), self_(self), clock_(clock), network_(network) {}
+    : config_(config),
+      limits_(message_limits(std::clamp(config.max_datagram_bytes, kMaxDatagramBytesMin,
+                                        kMaxDatagramBytesMax) -
+                             kTransportOverheadBytes)),
+      self_(self),
+      clock_(clock),
+      network_(network) {}
 
 Client::Op& Client::new_op(OpKind kind, const std::string& ns, const RingId& key,
                           Address gateway) {
@@ -42,6 +48,13 @@ std::uint64_t Client::route(const std::string& ns, const RingId& key, Address ga
 
 void Client::start(Op& op) {
   op.result.issued = clock_->now();
+  if (ops_.size() > config_.ops_max) {
+    return finish(op.result.op, ErrorCode::kOverloaded,
+                  "too many operations in flight at this client (ops_max)");
+  }
+  if (op.result.kind == OpKind::kWrite && op.entries.empty()) {
+    return finish(op.result.op, ErrorCode::kBadRequest, "a write needs at least one entry");
+  }
   if (op.result.kind == OpKind::kRoute || config_.route_first) {
     op.routing = true;
     op.req = next_id_++;
@@ -57,22 +70,52 @@ void Client::start(Op& op) {
 void Client::arm(Op& op) { op.deadline = clock_->now() + config_.request_timeout; }
 
 void Client::send_op(Op& op) {
-  if (op.result.attempts >= static_cast<std::uint32_t>(config_.attempts_max) ||
-      op.target_index >= op.targets.size()) {
+  if (op.page_attempts >= config_.attempts_max || op.target_index >= op.targets.size()) {
     op.result.indeterminate = op.maybe_applied && op.result.kind == OpKind::kWrite;
     return finish(op.result.op, ErrorCode::kTimeout, "no replica answered after every attempt");
   }
+  ++op.page_attempts;
   ++op.result.attempts;
   op.req = next_id_++;
   req_to_op_[op.req] = op.result.op;
   const Address to = op.targets[op.target_index].addr;
   if (op.result.kind == OpKind::kWrite) {
     op.maybe_applied = true;
-    network_->send(to, Message{op.result.ns, WriteRequest{op.req, op.entries}});
+    op.page_size = std::min(limits_.entries, op.entries.size() - op.acked);
+    const auto first = op.entries.begin() + static_cast<std::ptrdiff_t>(op.acked);
+    std::vector<Entry> page(first, first + static_cast<std::ptrdiff_t>(op.page_size));
+    network_->send(to, Message{op.result.ns, WriteRequest{op.req, std::move(page)}});
   } else {
-    network_->send(to, Message{op.result.ns, ReadRequest{op.req, op.canonical}});
+    network_->send(to, Message{op.result.ns, ReadRequest{op.req, op.canonical, op.after}});
   }
   arm(op);
+}
+
+void Client::page_done(Op& op, const ClientReply& reply) {
+  if (op.result.kind == OpKind::kWrite) {
+    op.page_attempts = 0;
+    op.acked += op.page_size;
+    if (op.acked < op.entries.size()) return send_op(op);
+    return finish(op.result.op, ErrorCode::kOk, "");
+  }
+  // Lookup: keep only entries after the cursor, in order (a page that goes backwards or
+  // repeats is not believed), and ask for the next page while the set goes on.
+  for (const Entry& e : reply.entries) {
+    if (op.after && !entry_order_less(*op.after, e)) continue;
+    op.result.entries.push_back(e);
+    op.after = e;
+  }
+  if (op.result.entries.size() > config_.lookup_entries_max) {
+    return finish(op.result.op, ErrorCode::kOverloaded,
+                  "the canonical's set exceeds this client's lookup_entries_max");
+  }
+  if (!reply.more) return finish(op.result.op, ErrorCode::kOk, "");
+  if (!reply.entries.empty() && op.after == reply.entries.back()) {
+    op.page_attempts = 0;
+  } else if (++op.target_index >= op.targets.size()) {  // "more", yet nothing new: ask
+    op.target_index = 0;                                 // another replica
+  }
+  send_op(op);
 }
 
 void Client::on_datagram(Address from, const Message& m) {
@@ -87,6 +130,8 @@ void Client::on_datagram(Address from, const Message& m) {
   if (it == ops_.end() || it->second.req != reply->req) return;
   Op& op = it->second;
   if (op.routing) {
+    // A busy gateway: ask it again when the request's deadline comes (on_wakeup).
+    if (reply->error == ErrorCode::kOverloaded) return;
     op.routing = false;
     op.result.hops = reply->hops;
     if (reply->error != ErrorCode::kOk || reply->redirect.empty()) {
@@ -101,8 +146,7 @@ void Client::on_datagram(Address from, const Message& m) {
   }
   switch (reply->error) {
     case ErrorCode::kOk:
-      op.result.entries = reply->entries;
-      return finish(id, ErrorCode::kOk, "");
+      return page_done(op, *reply);
     case ErrorCode::kWrongPeer:
       op.result.replicas = reply->redirect;
       if (!reply->redirect.empty()) {

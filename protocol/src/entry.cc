@@ -63,9 +63,8 @@ bool verify_entry(const Entry& e) {
 }
 
 std::size_t entry_wire_size(const Entry& e) {
-  // Inside a message an entry's namespace is the envelope's, so it does not travel again.
   (void)e;
-  return 2 * Cid::kSize + 8 + 32 + 64;
+  return kEntryWireBytes;
 }
 
 }  // namespace kittengrad

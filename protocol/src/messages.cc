@@ -1,5 +1,5 @@
 // Message kinds and their wire sizes. Sizes follow the encoding the live codec uses:
-// one byte of kind, the namespace (length byte + bytes), then the fields in order with
+// one byte of kind, the namespace's 8-byte id, then the fields in order with
 // LEB128 varints for ids and counts, fixed sizes for ids, keys, hashes and signatures.
 #include "kittengrad/messages.h"
 
@@ -14,7 +14,7 @@ namespace {
 using detail::Overloaded;
 constexpr std::size_t varint(std::uint64_t v) { return detail::varint_size(v); }
 
-constexpr std::size_t kNodeRefBytes = 32 + 6;  // ring id + IPv4 address and port
+constexpr std::size_t kNodeRefBytes = kNodeRefWireBytes;
 constexpr std::size_t kRangeBytes = 64;
 
 std::size_t nodes(const std::vector<NodeRef>& v) { return varint(v.size()) + v.size() * kNodeRefBytes; }
@@ -24,6 +24,8 @@ std::size_t entries(const std::vector<Entry>& v) {
   for (const Entry& e : v) n += entry_wire_size(e);
   return n;
 }
+
+std::size_t cursor(const std::optional<Entry>& e) { return 1 + (e ? entry_wire_size(*e) : 0); }
 
 std::size_t symbols(const std::vector<CodedSymbol>& v) {
   std::size_t n = varint(v.size());
@@ -48,16 +50,17 @@ std::size_t body_size(const Body& body) {
             return kNodeRefBytes + nodes(m.successors) + nodes(m.predecessors);
           },
           [](const WriteRequest& m) { return varint(m.req) + entries(m.entries); },
-          [](const ReadRequest& m) { return varint(m.req) + Cid::kSize; },
+          [](const ReadRequest& m) { return varint(m.req) + Cid::kSize + cursor(m.after); },
           [](const RouteRequest& m) { return varint(m.req) + 32; },
           [](const ClientReply& m) {
             return varint(m.req) + 1 + varint(m.detail.size()) + m.detail.size() +
-                   nodes(m.redirect) + entries(m.entries) + varint(m.hops) + varint(m.index);
+                   nodes(m.redirect) + entries(m.entries) + varint(m.hops) + varint(m.index) +
+                   1;
           },
           [](const Replicate& m) { return varint(m.req) + entries(m.entries); },
           [](const ReplicateAck& m) { return varint(m.req) + 1; },
-          [](const ReadReplica& m) { return varint(m.req) + 32; },
-          [](const ReadReplicaReply& m) { return varint(m.req) + entries(m.entries); },
+          [](const ReadReplica& m) { return varint(m.req) + 32 + cursor(m.after); },
+          [](const ReadReplicaReply& m) { return varint(m.req) + entries(m.entries) + 1; },
           [](const AeDigest& m) {
             return varint(m.session) + kRangeBytes + coded_symbol_wire_size(m.digest) +
                    varint(m.journal_height);
@@ -115,12 +118,37 @@ constexpr std::array<const char*, kMessageKinds> kKindNames = {
 
 }  // namespace
 
+void fit_to_limits(Body& body, const MessageLimits& limits) {
+  auto cut = [&](std::vector<NodeRef>& v) {
+    if (v.size() > limits.nodes_per_list) v.resize(limits.nodes_per_list);
+  };
+  std::visit(Overloaded{
+                 [&](FindSuccessorReply& m) { cut(m.nodes); },
+                 [&](GetNeighboursReply& m) {
+                   cut(m.successors);
+                   cut(m.predecessors);
+                 },
+                 [&](Notify& m) { cut(m.predecessors); },
+                 [&](Pong& m) { cut(m.predecessors); },
+                 [&](LeaveNotice& m) {
+                   cut(m.successors);
+                   cut(m.predecessors);
+                 },
+                 [&](ClientReply& m) {
+                   cut(m.redirect);
+                   if (m.detail.size() > kDetailBytesMax) m.detail.resize(kDetailBytesMax);
+                 },
+                 [](auto&) {},
+             },
+             body);
+}
+
 std::size_t message_kind_index(const Body& b) { return b.index(); }
 const char* message_kind_name(std::size_t index) {
   return index < kKindNames.size() ? kKindNames[index] : "unknown";
 }
 const char* message_kind(const Body& b) { return message_kind_name(b.index()); }
 
-std::size_t wire_size(const Message& m) { return 1 + 1 + m.ns.size() + body_size(m.body); }
+std::size_t wire_size(const Message& m) { return kEnvelopeBytes + body_size(m.body); }
 
 }  // namespace kittengrad

@@ -8,6 +8,7 @@
 // due-time each, so next_wakeup() is a min over a handful of values.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -20,6 +21,13 @@
 #include "kittengrad/rng.h"
 
 namespace kittengrad {
+
+// In-flight counts (replies awaited, persists outstanding) only go down for something that
+// went up; one going below zero is a bug, and stops the program rather than corrupt state.
+inline std::size_t count_down(std::size_t& n) {
+  assert(n > 0 && "an in-flight count went below zero");
+  return --n;
+}
 
 // What an outstanding request was for; decides what its reply or timeout does.
 enum class PendingKind : std::uint8_t {
@@ -68,12 +76,17 @@ struct WriteOp {
   bool replied = false;
 };
 
+// One page of a lookup: this replica's page merged with the pages of R-1 others. A page
+// is complete up to the earliest last entry among the sources that had more (`boundary`):
+// beyond it some source's entries are still unseen, so those go in the next page.
 struct ReadOp {
   std::uint64_t id = 0;
   Address client = 0;
   std::uint64_t client_req = 0;
   RingId key;
+  std::optional<Entry> after;
   std::vector<Entry> merged;
+  std::optional<Entry> boundary;
   std::size_t waiting = 0;
 };
 
@@ -151,18 +164,27 @@ class Overlay {
   [[nodiscard]] RingState ring() const;
   [[nodiscard]] bool is_joined() const { return joined_; }
   [[nodiscard]] bool is_replica(const RingId& key) const;
+  [[nodiscard]] TableSizes table_sizes() const;
 
  private:
   // ---- overlay.cc: plumbing ----
   [[nodiscard]] Time now() const;
   [[nodiscard]] const PeerConfig& config() const;
   [[nodiscard]] const NodeRef& self() const;
+  // Every message leaves through here: node lists cut to the limits, and the size checked.
+  [[nodiscard]] Message outgoing(Body body);
   void send(Address to, Body body);
   std::uint64_t request(PendingKind kind, const NodeRef& to, Body body, std::uint64_t owner,
                         int retries);
   void on_timeout(std::uint64_t req, Pending p);
   std::optional<Pending> take_pending(std::uint64_t req, Address from);
   std::uint64_t persist(std::vector<StorageRecord> records, std::function<void()> done);
+  // Room for the storage writes of another request from outside. An eighth of
+  // persists_max stays for the peer's own work (block cuts, solicited repair), which is
+  // never refused, so the table stays within persists_max.
+  [[nodiscard]] bool persist_room() const {
+    return persists_.size() + config().persists_max / 8 < config().persists_max;
+  }
   void run_periodic();
 
   // ---- overlay_ring.cc: Chord ----
@@ -219,6 +241,12 @@ class Overlay {
   // once every entry given is durable here.
   std::size_t apply(const std::vector<Entry>& entries, std::function<void()> done);
   [[nodiscard]] std::vector<Entry> entries_of(const RingId& key) const;
+  // The entries of key's set after `after`, as many as one message carries; `more` says
+  // whether the set goes on.
+  [[nodiscard]] std::vector<Entry> page_of(const RingId& key, const std::optional<Entry>& after,
+                                           bool& more) const;
+  // Narrows a read page to what is complete: see ReadOp.
+  static void note_page_end(ReadOp& op, const std::vector<Entry>& page, bool more);
 
   // ---- overlay_sync.cc: anti-entropy, paging, hand-off, GC, catch-up ----
   void anti_entropy();
@@ -262,6 +290,7 @@ class Overlay {
   Peer& peer_;
   std::string ns_;
   Rng rng_;
+  MessageLimits limits_;  // from config().message_budget()
 
   // Ring.
   bool joined_ = false;

@@ -12,30 +12,52 @@ namespace kittengrad {
 
 namespace {
 constexpr std::size_t kBlocksPerFeed = 16;
+constexpr std::size_t kCutsPerCheck = 64;
 }
 
 void Overlay::cut_block_if_due() {
   const std::int64_t wall = peer_.env_.clock->wall_ms();
-  if (journal_.should_cut(wall)) {
+  // Blocks are small (one datagram), so a busy peer cuts several per check; a bounded
+  // number, so that a backlog costs a few milliseconds per check, not one long event.
+  for (std::size_t cuts = 0; cuts < kCutsPerCheck && journal_.should_cut(wall); ++cuts) {
     if (config().bugs.journal_bad_link) journal_.plant_bad_link_for_test();
     const JournalBlock& b = journal_.cut(wall);
     persist({StorageRecord{ns_, b}}, nullptr);
   }
+  if (journal_.should_cut(wall)) next_block_check_ = now() + kMicrosPerMs;  // the rest soon
   for (Subscriber& s : subscribers_) feed_subscriber_blocks(s);
 }
 
+// Blocks are cut to fit a datagram (MessageLimits::block_entries), so each feed message
+// carries as many whole blocks as fit, and at most kBlocksPerFeed per tick in all.
 void Overlay::feed_subscriber_blocks(Subscriber& s) {
-  JournalBlocks msg;
-  msg.sub = s.sub;
-  while (s.next_height <= journal_.height() && msg.blocks.size() < kBlocksPerFeed) {
-    msg.blocks.push_back(*journal_.block(s.next_height++));
+  std::size_t fed = 0;
+  while (s.next_height <= journal_.height() && fed < kBlocksPerFeed) {
+    JournalBlocks msg;
+    msg.sub = s.sub;
+    std::size_t bytes = kBlockMessageFixedBytes;
+    while (s.next_height <= journal_.height() && fed < kBlocksPerFeed) {
+      const JournalBlock& b = *journal_.block(s.next_height);
+      const std::size_t size = block_wire_size(b);
+      if (!msg.blocks.empty() && bytes + size > limits_.budget) break;
+      msg.blocks.push_back(b);
+      bytes += size;
+      ++s.next_height;
+      ++fed;
+    }
+    send(s.addr, std::move(msg));
   }
-  if (!msg.blocks.empty()) send(s.addr, std::move(msg));
 }
 
 void Overlay::feed_subscribers_live(const std::vector<Entry>& entries) {
   for (const Subscriber& s : subscribers_) {
-    if (s.next_height > journal_.height()) send(s.addr, JournalLive{s.sub, entries});
+    if (s.next_height <= journal_.height()) continue;  // still behind: blocks come first
+    for (std::size_t first = 0; first < entries.size(); first += limits_.entries) {
+      const auto begin = entries.begin() + static_cast<std::ptrdiff_t>(first);
+      const auto end = entries.begin() +
+                       static_cast<std::ptrdiff_t>(std::min(entries.size(), first + limits_.entries));
+      send(s.addr, JournalLive{s.sub, std::vector<Entry>(begin, end)});
+    }
   }
 }
 

@@ -6,22 +6,20 @@
 // durably. A peer that is not a replica refuses with wrong_peer and the replica set it
 // knows, looking it up first when its neighbourhood does not determine it.
 #include <algorithm>
+#include <string>
 
 #include "overlay.h"
 
 namespace kittengrad {
 
-namespace {
-constexpr std::size_t kWriteEntriesMax = 4096;  // a larger batch is a bad request
-}
-
 void Overlay::handle(Address from, const WriteRequest& m) {
   ClientReply reply;
   reply.req = m.req;
   if (leaving_) reply.error = ErrorCode::kLeaving;
-  if (m.entries.empty() || m.entries.size() > kWriteEntriesMax) {
+  if (m.entries.empty() || m.entries.size() > kReceiveLimits.entries) {
     reply.error = ErrorCode::kBadRequest;
-    reply.detail = "a write carries 1 to 4096 entries";
+    reply.detail = "a write carries 1 to " + std::to_string(kReceiveLimits.entries) +
+                   " entries (one datagram); page larger batches";
   }
   for (std::size_t i = 0; reply.error == ErrorCode::kOk && i < m.entries.size(); ++i) {
     if (m.entries[i].ns != ns_) {
@@ -46,8 +44,10 @@ void Overlay::handle(Address from, const WriteRequest& m) {
       return reply_client(from, std::move(reply));
     }
   }
-  if (writes_.size() >= config().pending_ops_max) {
+  if (writes_.size() >= config().pending_ops_max || !persist_room()) {
+    ++peer_.counters_.overloaded;
     reply.error = ErrorCode::kOverloaded;
+    reply.detail = "too many writes in progress at this peer; retry or ask another replica";
     return reply_client(from, std::move(reply));
   }
   const std::uint64_t id = next_id_++;
@@ -84,16 +84,24 @@ void Overlay::handle(Address from, const WriteRequest& m) {
     auto it = writes_.find(id);
     if (it == writes_.end()) return;
     for (auto& a : it->second.acked) a.insert(self().id);
-    --it->second.outstanding;
+    count_down(it->second.outstanding);
     write_progress(it->second);
   });
   for (auto& [rid, t] : targets) {
-    std::vector<Entry> subset;
-    for (std::size_t i : t.second) subset.push_back(op.entries[i]);
-    const std::uint64_t req = request(PendingKind::kReplicate, t.first,
-                                      Replicate{0, std::move(subset)}, id, config().request_retries);
-    op.by_req[req] = t.second;
-    ++op.outstanding;
+    // A client may send a larger datagram than this peer's budget allows: page the push.
+    for (std::size_t first = 0; first < t.second.size(); first += limits_.entries) {
+      const std::size_t last = std::min(t.second.size(), first + limits_.entries);
+      std::vector<std::size_t> indices(t.second.begin() + static_cast<std::ptrdiff_t>(first),
+                                       t.second.begin() + static_cast<std::ptrdiff_t>(last));
+      std::vector<Entry> subset;
+      subset.reserve(indices.size());
+      for (std::size_t i : indices) subset.push_back(op.entries[i]);
+      const std::uint64_t req = request(PendingKind::kReplicate, t.first,
+                                        Replicate{0, std::move(subset)}, id,
+                                        config().request_retries);
+      op.by_req[req] = std::move(indices);
+      ++op.outstanding;
+    }
   }
   write_progress(op);
 }
@@ -104,7 +112,7 @@ void Overlay::on_reply(const Pending& p, const ReplicateAck& m, Address from) {
     auto it = pushes_.find(p.owner);
     if (it == pushes_.end()) return;
     if (m.error != ErrorCode::kOk) it->second.all_acked = false;
-    if (--it->second.waiting == 0) {
+    if (count_down(it->second.waiting) == 0) {
       auto done = std::move(it->second.on_done);
       const bool all = it->second.all_acked;
       pushes_.erase(it);
@@ -118,7 +126,7 @@ void Overlay::on_reply(const Pending& p, const ReplicateAck& m, Address from) {
   if (m.error == ErrorCode::kOk) {
     for (std::size_t i : op.by_req[m.req]) op.acked[i].insert(p.to.id);
   }
-  --op.outstanding;
+  count_down(op.outstanding);
   write_progress(op);
 }
 
@@ -142,13 +150,17 @@ void Overlay::write_progress(WriteOp& op) {
 }
 
 void Overlay::handle(Address from, const Replicate& m) {
-  if (m.entries.size() > kWriteEntriesMax) {
+  if (m.entries.size() > kReceiveLimits.entries) {
     ++peer_.counters_.malformed;
     return send(from, ReplicateAck{m.req, ErrorCode::kBadRequest});
   }
   if (config().bugs.replica_skips_writes) {
     // Planted bug (tests only): acknowledge without storing anything.
     return send(from, ReplicateAck{m.req, ErrorCode::kOk});
+  }
+  if (!persist_room()) {
+    ++peer_.counters_.overloaded;  // the sender retries, or counts this replica as failed
+    return send(from, ReplicateAck{m.req, ErrorCode::kOverloaded});
   }
   std::size_t bad = 0;
   std::vector<Entry> good;
@@ -166,6 +178,12 @@ void Overlay::handle(Address from, const Replicate& m) {
 }
 
 std::size_t Overlay::apply_verified(const std::vector<Entry>& entries, std::size_t* bad) {
+  if (!entries.empty() && !persist_room()) {
+    // Storage is behind: these entries come again with the next repair round.
+    ++peer_.counters_.overloaded;
+    if (bad) *bad = 0;
+    return 0;
+  }
   std::vector<Entry> good;
   std::size_t refused = 0;
   for (const Entry& e : entries) {
@@ -209,9 +227,50 @@ std::vector<Entry> Overlay::entries_of(const RingId& key) const {
   return out;
 }
 
+std::vector<Entry> Overlay::page_of(const RingId& key, const std::optional<Entry>& after,
+                                    bool& more) const {
+  std::vector<Entry> out;
+  more = false;
+  const KeySlot* slot = store_.find(key);
+  if (slot == nullptr) return out;
+  // A slot's entries are in lookup order: the page starts by binary search, so reading a
+  // hot canonical page by page costs O(log n + page) per page, not O(n).
+  auto it = slot->entries.begin();
+  if (after) {
+    it = std::upper_bound(slot->entries.begin(), slot->entries.end(), *after,
+                          [](const Entry& a, const StoredEntry& s) {
+                            return entry_order_less(a, s.entry);
+                          });
+  }
+  for (; it != slot->entries.end() && out.size() < limits_.entries; ++it) out.push_back(it->entry);
+  more = it != slot->entries.end();
+  return out;
+}
+
+void Overlay::note_page_end(ReadOp& op, const std::vector<Entry>& page, bool more) {
+  if (!more || page.empty()) return;
+  if (!op.boundary || entry_order_less(page.back(), *op.boundary)) op.boundary = page.back();
+}
+
 void Overlay::handle(Address from, const ReadRequest& m) {
   const RingId key = m.canonical.ring_key();
+  if (m.after && (m.after->ns != ns_ || m.after->key() != key)) {
+    ++peer_.counters_.malformed;
+    ClientReply r;
+    r.req = m.req;
+    r.error = ErrorCode::kBadRequest;
+    r.detail = "the page cursor is not an entry of this canonical";
+    return reply_client(from, std::move(r));
+  }
   if (!is_replica(key)) return refuse_wrong_peer(from, m.req, key);
+  if (reads_.size() >= config().reads_max) {
+    ClientReply r;
+    r.req = m.req;
+    r.error = ErrorCode::kOverloaded;
+    r.detail = "too many reads in progress at this peer; retry or ask another replica";
+    ++peer_.counters_.overloaded;
+    return reply_client(from, std::move(r));
+  }
   const auto r = static_cast<std::size_t>(config().read_quorum);
   std::vector<NodeRef> others;
   if (r > 1) {
@@ -224,43 +283,80 @@ void Overlay::handle(Address from, const ReadRequest& m) {
   op.client = from;
   op.client_req = m.req;
   op.key = key;
-  op.merged = entries_of(key);
+  op.after = m.after;
+  bool more = false;
+  op.merged = page_of(key, m.after, more);
+  note_page_end(op, op.merged, more);
   op.waiting = others.size();
   if (others.empty()) return finish_read(op);
-  for (const NodeRef& n : others)
-    request(PendingKind::kReadReplica, n, ReadReplica{0, key}, id, config().request_retries);
+  for (const NodeRef& n : others) {
+    request(PendingKind::kReadReplica, n, ReadReplica{0, key, m.after}, id,
+            config().request_retries);
+  }
 }
 
 void Overlay::handle(Address from, const ReadReplica& m) {
-  send(from, ReadReplicaReply{m.req, entries_of(m.key)});
+  if (m.after && (m.after->ns != ns_ || m.after->key() != m.key)) {
+    ++peer_.counters_.malformed;
+    return send(from, Refused{m.req, ErrorCode::kBadRequest});
+  }
+  ReadReplicaReply reply;
+  reply.req = m.req;
+  reply.entries = page_of(m.key, m.after, reply.more);
+  send(from, std::move(reply));
 }
 
 void Overlay::on_reply(const Pending& p, const ReadReplicaReply& m) {
   auto it = reads_.find(p.owner);
   if (it == reads_.end()) return;
   ReadOp& op = it->second;
+  std::vector<Entry> page;
   for (const Entry& e : m.entries) {
-    if (e.ns != ns_ || e.key() != op.key || !verify_entry(e)) {
+    if (e.ns != ns_ || e.key() != op.key || (op.after && !entry_order_less(*op.after, e)) ||
+        !verify_entry(e)) {
       ++peer_.counters_.bad_signatures;  // never serve what does not verify
       continue;
     }
-    op.merged.push_back(e);
+    page.push_back(e);
   }
-  if (--op.waiting == 0) finish_read(op);
+  note_page_end(op, page, m.more);
+  op.merged.insert(op.merged.end(), page.begin(), page.end());
+  if (count_down(op.waiting) == 0) finish_read(op);
 }
 
 void Overlay::finish_read(ReadOp& op) {
   std::sort(op.merged.begin(), op.merged.end(), entry_order_less);
   op.merged.erase(std::unique(op.merged.begin(), op.merged.end()), op.merged.end());
+  bool more = false;
+  if (op.boundary) {
+    // Past the boundary some source's entries are unseen: they come in the next page.
+    const auto past = std::upper_bound(op.merged.begin(), op.merged.end(), *op.boundary,
+                                       entry_order_less);
+    more = true;
+    op.merged.erase(past, op.merged.end());
+  }
+  if (op.merged.size() > limits_.entries) {
+    op.merged.resize(limits_.entries);
+    more = true;
+  }
   ClientReply r;
   r.req = op.client_req;
   r.entries = std::move(op.merged);
+  r.more = more;
   reply_client(op.client, std::move(r));
   reads_.erase(op.id);
 }
 
 void Overlay::handle(Address from, const RouteRequest& m) {
   const std::uint64_t req = m.req;
+  if (lookups_.size() >= config().lookups_max) {
+    ++peer_.counters_.overloaded;
+    ClientReply r;
+    r.req = req;
+    r.error = ErrorCode::kOverloaded;
+    r.detail = "too many lookups in progress at this peer; retry or ask another peer";
+    return reply_client(from, std::move(r));
+  }
   start_lookup(m.key, [this, from, req](bool ok, std::vector<NodeRef> replicas,
                                         std::uint32_t hops) {
     ClientReply r;
@@ -287,6 +383,10 @@ void Overlay::refuse_wrong_peer(Address client, std::uint64_t req, const RingId&
   };
   if (auto reps = local_replicas(key)) return reply(std::move(*reps));
   if (!joined_) return reply(succs_);
+  if (lookups_.size() >= config().lookups_max) {
+    ++peer_.counters_.overloaded;  // no lookup to spare: the best guess from the fingers
+    return reply(closest_preceding(key, 3));
+  }
   // Not determined by our neighbourhood: look it up so that the redirect is right.
   start_lookup(key, [this, reply, key](bool ok, std::vector<NodeRef> replicas, std::uint32_t) {
     reply(ok ? std::move(replicas) : closest_preceding(key, 3));

@@ -53,6 +53,8 @@ Peer::Peer(PeerConfig config, KeyPair keys, Address self, Env env, std::uint64_t
   config_.successors = std::max(config_.successors, config_.replication);
   config_.write_quorum = std::clamp(config_.write_quorum, 1, config_.replication);
   config_.read_quorum = std::clamp(config_.read_quorum, 1, config_.replication);
+  config_.max_datagram_bytes =
+      std::clamp(config_.max_datagram_bytes, kMaxDatagramBytesMin, kMaxDatagramBytesMax);
 }
 
 Peer::~Peer() = default;
@@ -116,9 +118,10 @@ void Peer::on_datagram(Address from, const Message& m) {
       r.req = request_id(m.body);
       r.error = ErrorCode::kUnknownNamespace;
       r.detail = "this peer does not serve namespace '" + m.ns.substr(0, kNamespaceBytesMax) + "'";
-      env_.network->send(from, Message{m.ns, std::move(r)});
+      env_.network->send(from, Message{m.ns.substr(0, kNamespaceBytesMax), std::move(r)});
     } else if (is_request(m.body)) {
-      refuse(from, m.ns, request_id(m.body), ErrorCode::kUnknownNamespace);
+      refuse(from, m.ns.substr(0, kNamespaceBytesMax), request_id(m.body),
+             ErrorCode::kUnknownNamespace);
     }
     return;
   }
@@ -167,6 +170,11 @@ RingState Peer::ring(const std::string& ns) const {
   auto it = overlays_.find(ns);
   if (it == overlays_.end()) return RingState{self_, {}, {}, {}, {}, false};
   return it->second->ring();
+}
+
+TableSizes Peer::table_sizes(const std::string& ns) const {
+  auto it = overlays_.find(ns);
+  return it == overlays_.end() ? TableSizes{} : it->second->table_sizes();
 }
 
 bool Peer::joined(const std::string& ns) const {

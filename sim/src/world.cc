@@ -71,6 +71,7 @@ World::World(const Scenario& scenario, const SimOptions& opts)
   // A client's route request is answered only after its gateway's whole iterative lookup
   // (about log2(N)/2 round trips), so it waits for several peer request timeouts.
   client_config.request_timeout = 4 * peer_config.request_timeout;
+  client_config.max_datagram_bytes = peer_config.max_datagram_bytes;
 }
 
 std::uint64_t World::peer_seed(PeerIndex identity) const {
@@ -81,7 +82,9 @@ std::uint64_t World::peer_seed(PeerIndex identity) const {
 
 void World::send(Address from, Address to, Message msg) {
   const std::size_t kind = message_kind_index(msg.body);
-  const std::size_t bytes = wire_size(msg) + kUdpIpHeaderBytes;
+  // The datagram as the live transport sends it: the message, the session header and
+  // authentication tag around it, and the UDP/IP headers.
+  const std::size_t bytes = wire_size(msg) + kTransportOverheadBytes + kUdpIpHeaderBytes;
   ++interval_msgs[kind];
   interval_bytes[kind] += bytes;
   if (from < kClientBase && from < identities.size()) {

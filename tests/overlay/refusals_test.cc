@@ -116,7 +116,7 @@ TEST(Refusals, UnknownNamespaceIsRefusedAndCounted) {
   e.ns = "elsewhere";
   probe.send(0, Message{"elsewhere", WriteRequest{1, {e}}});
   probe.send(0, Message{"elsewhere", Replicate{2, {e}}});
-  probe.send(0, Message{"elsewhere", ReadRequest{3, canonical}});
+  probe.send(0, Message{"elsewhere", ReadRequest{3, canonical, std::nullopt}});
   net.run_for(2 * kMicrosPerSecond);
   const auto replies = probe.received<ClientReply>();
   ASSERT_EQ(replies.size(), 2u);

@@ -282,7 +282,9 @@ std::size_t TestNetwork::add_client() {
   auto c = std::make_unique<ClientSlot>();
   c->addr = core_.add_client_node();
   const Env env = core_.node_env(c->addr);
-  c->client = std::make_unique<Client>(config().client, c->addr, env.clock, env.network);
+  ClientConfig client_config = config().client;
+  client_config.max_datagram_bytes = config().peer.max_datagram_bytes;
+  c->client = std::make_unique<Client>(client_config, c->addr, env.clock, env.network);
   c->endpoint = std::make_unique<ClientEndpoint>(*c->client);
   core_.attach(c->addr, c->endpoint.get());
   client_by_address_.emplace(c->addr, clients_.size());

@@ -24,13 +24,20 @@ namespace kittengrad {
 
 struct ClientConfig {
   Time request_timeout = 1000 * kMicrosPerMs;
-  int attempts_max = 6;  // sends of the op itself (redirects and timeouts count)
+  int attempts_max = 6;  // sends of each page of the op (redirects and timeouts count)
   int route_attempts_max = 3;
   bool route_first = true;  // false: send straight to the gateway (tests of wrong_peer)
+  // A write batch travels in pages of what one datagram of this size carries, one page
+  // after another; a lookup reads the set page by page. Same range as PeerConfig's.
+  std::size_t max_datagram_bytes = 1200;
+  std::size_t ops_max = 65536;                 // ops in flight; more complete as overloaded
+  std::size_t lookup_entries_max = 1u << 20;   // a larger set fails the lookup, named so
 };
 
 enum class OpKind : std::uint8_t { kWrite, kLookup, kRoute };
 
+// A write of many entries is acknowledged page by page; its result is the first failure,
+// or ok once every page was acknowledged by W replicas.
 struct OpResult {
   std::uint64_t op = 0;
   OpKind kind = OpKind::kWrite;
@@ -67,6 +74,11 @@ class Client {
   struct Op {
     OpResult result;
     std::vector<Entry> entries;  // write
+    std::size_t acked = 0;       // write: entries [0, acked) acknowledged; the page in
+                                 // flight starts there
+    std::size_t page_size = 0;   // write: entries in the page in flight
+    std::optional<Entry> after;  // lookup: the page in flight starts after this entry
+    int page_attempts = 0;       // sends of the page in flight
     Cid canonical;               // lookup
     RingId key;
     Address gateway = 0;
@@ -83,8 +95,11 @@ class Client {
   void send_op(Op& op);
   void finish(std::uint64_t id, ErrorCode code, std::string detail);
   void arm(Op& op);
+  // A page was answered ok: the next page, or the end of the op.
+  void page_done(Op& op, const ClientReply& reply);
 
   ClientConfig config_;
+  MessageLimits limits_;
   Address self_;
   Clock* clock_;
   Network* network_;

@@ -15,14 +15,6 @@ struct PlantedBugs {
   bool journal_bad_link = false;       // every cut block names a wrong prev hash
 };
 
-// What the live transport adds to every datagram around the core's encoded message: a
-// session header (type, receiver index, counter) and the AEAD tag. The core keeps every
-// message's wire_size() within max_datagram_bytes - kTransportOverheadBytes, so the sealed
-// datagram fits max_datagram_bytes.
-inline constexpr std::size_t kTransportOverheadBytes = 32;
-inline constexpr std::size_t kMaxDatagramBytesMin = 512;
-inline constexpr std::size_t kMaxDatagramBytesMax = 65000;
-
 struct PeerConfig {
   int replication = 3;   // r
   int write_quorum = 2;  // W
@@ -44,8 +36,13 @@ struct PeerConfig {
   std::size_t riblt_first_batch = 128;     // coded symbols in the first reply
   std::size_t riblt_symbols_max = 1 << 15; // beyond this, page the range instead
   std::size_t gc_keys_per_round = 256;     // out-of-range keys handed on per AE round
+  // Bounds on what other parties can make a peer hold. Past each, new requests are refused
+  // with `overloaded` (PeerCounters::overloaded counts them); nothing is evicted.
   std::size_t subscribers_max = 64;
-  std::size_t pending_ops_max = 4096;      // client requests in flight per peer
+  std::size_t pending_ops_max = 4096;      // client writes in flight per namespace
+  std::size_t reads_max = 4096;            // client lookups in flight per namespace
+  std::size_t lookups_max = 1024;          // iterative lookups (routes, redirects) in flight
+  std::size_t persists_max = 8192;         // storage writes awaiting completion
   // Every datagram this peer sends, transport overhead included, is at most this many
   // bytes (512..65000); larger payloads are paged or split. 1,200 fits any Internet path
   // without IP fragmentation.

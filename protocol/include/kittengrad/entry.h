@@ -50,7 +50,10 @@ struct Entry {
 // True iff the signature verifies for the author's key and the namespace is in limits.
 [[nodiscard]] bool verify_entry(const Entry& e);
 
-// Bytes an entry takes on the wire (the simulator charges bandwidth by it).
+// Bytes an entry takes on the wire (the simulator charges bandwidth by it): two CIDs, the
+// timestamp, the author's key and the signature. Inside a message an entry's namespace is
+// the envelope's, so it does not travel again.
+inline constexpr std::size_t kEntryWireBytes = 2 * Cid::kSize + 8 + 32 + 64;
 [[nodiscard]] std::size_t entry_wire_size(const Entry& e);
 
 }  // namespace kittengrad

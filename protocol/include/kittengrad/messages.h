@@ -79,9 +79,10 @@ struct WriteRequest {  // insert / update, single or batched: one acknowledgemen
   std::uint64_t req = 0;
   std::vector<Entry> entries;
 };
-struct ReadRequest {  // lookup(canonical)
+struct ReadRequest {  // lookup(canonical), one page of the set
   std::uint64_t req = 0;
   Cid canonical;
+  std::optional<Entry> after;  // the page starts after this entry (the last one received)
 };
 struct RouteRequest {  // route(key): the replica set of key
   std::uint64_t req = 0;
@@ -95,6 +96,7 @@ struct ClientReply {  // the answer to any of the three
   std::vector<Entry> entries;     // lookup: the whole set, ordered
   std::uint32_t hops = 0;         // route: lookup hops taken
   std::uint32_t index = 0;        // bad_signature: index of the first bad entry
+  bool more = false;              // lookup: more of the set follows the last entry
 };
 
 // ---- Replication ----
@@ -109,10 +111,12 @@ struct ReplicateAck {  // sent once the entries are durable
 struct ReadReplica {  // coordinator -> other replicas for read quorum R > 1
   std::uint64_t req = 0;
   RingId key;
+  std::optional<Entry> after;  // the same page as the client asked for
 };
 struct ReadReplicaReply {
   std::uint64_t req = 0;
   std::vector<Entry> entries;
+  bool more = false;  // the replica holds entries after the last one sent
 };
 
 // ---- Anti-entropy over a shared range ----
@@ -210,5 +214,73 @@ struct Message {
 inline constexpr std::size_t kMessageKinds = std::variant_size_v<Body>;
 [[nodiscard]] const char* message_kind_name(std::size_t index);
 [[nodiscard]] std::size_t wire_size(const Message& m);
+
+// ---- Datagram limits ----
+// What the live transport adds to every datagram around the core's encoded message: a
+// session header (type, receiver index, counter) and the AEAD tag. The core keeps every
+// message's wire_size() within max_datagram_bytes - kTransportOverheadBytes
+// (PeerConfig::message_budget()), so the sealed datagram fits max_datagram_bytes.
+inline constexpr std::size_t kTransportOverheadBytes = 32;
+inline constexpr std::size_t kMaxDatagramBytesMin = 512;
+inline constexpr std::size_t kMaxDatagramBytesMax = 65000;
+
+// Every message's items are fixed-size (entries, node references) or counted, so a byte
+// budget (PeerConfig::message_budget()) turns into item counts once, and the senders page
+// by those counts. tests/unit/message_limits_test.cc builds the largest instance of every
+// message under these limits and checks its wire_size().
+inline constexpr std::size_t kNodeRefWireBytes = 32 + 6;  // ring id + IPv4 address and port
+// The envelope: a kind byte and the namespace as an 8-byte id (the first bytes of
+// SHA-256 of its name; each peer knows the names it serves), so that every namespace
+// costs the same and a long name takes no room from the payload.
+inline constexpr std::size_t kEnvelopeBytes = 1 + 8;
+inline constexpr std::size_t kDetailBytesMax = 120;  // a ClientReply's human-readable detail
+// What a page of entries carries besides the entries, at most: the envelope, a request or
+// session id, a key range, a count, an optional resume key and a few flags.
+inline constexpr std::size_t kEntryPageFixedBytes = kEnvelopeBytes + 10 + 64 + 3 + 33 + 12;
+// What a message with node lists carries besides them, at most (two lists: successors and
+// predecessors, a predecessor, a journal height; or one list with a detail string).
+inline constexpr std::size_t kNodeListFixedBytes = kEnvelopeBytes + 10 + 1 + kNodeRefWireBytes +
+                                                   10 + 4;
+
+// What a message with one journal block carries besides it, at most (a catch-up reply:
+// request id, block count, head height, flag), and a block besides its entries (header
+// and signature). Filtered for catch-up, each entry adds its hash and position.
+inline constexpr std::size_t kBlockMessageFixedBytes = kEnvelopeBytes + 10 + 3 + 10 + 1;
+inline constexpr std::size_t kBlockFixedBytes = 10 + 32 + 8 + 32 + 5 + 32 + 64 + 3;
+inline constexpr std::size_t kBlockEntryBytesMax = kEntryWireBytes + 32 + 4;
+
+struct MessageLimits {
+  std::size_t budget = 0;          // the largest wire_size() of one message
+  std::size_t entries = 0;         // entries in one message (a page, a batch, a push)
+  std::size_t nodes_per_list = 0;  // node references in each list of one message
+  // Entries in one journal block, so that a block travels in one datagram, whole (a
+  // subscription) or filtered with every entry included (catch-up).
+  std::size_t block_entries = 0;
+};
+// REQUIRES: budget >= kMaxDatagramBytesMin - kTransportOverheadBytes.
+[[nodiscard]] constexpr MessageLimits message_limits(std::size_t budget) {
+  MessageLimits l;
+  l.budget = budget;
+  l.entries = budget > kEntryPageFixedBytes ? (budget - kEntryPageFixedBytes) / kEntryWireBytes : 0;
+  l.nodes_per_list =
+      budget > kNodeListFixedBytes ? (budget - kNodeListFixedBytes) / (2 * kNodeRefWireBytes) : 0;
+  constexpr std::size_t kBlockFixed = kBlockMessageFixedBytes + kBlockFixedBytes;
+  l.block_entries = budget > kBlockFixed ? (budget - kBlockFixed) / kBlockEntryBytesMax : 0;
+  return l;
+}
+// What a receiver accepts, whatever its own sending budget: the limits of the largest
+// datagram any peer may be configured to send.
+inline constexpr MessageLimits kReceiveLimits =
+    message_limits(kMaxDatagramBytesMax - kTransportOverheadBytes);
+static_assert(message_limits(kMaxDatagramBytesMin - kTransportOverheadBytes).entries >= 1,
+              "the smallest datagram must carry one entry");
+static_assert(message_limits(kMaxDatagramBytesMin - kTransportOverheadBytes).block_entries >= 1,
+              "the smallest datagram must carry a journal block of one entry");
+static_assert(message_limits(kMaxDatagramBytesMin - kTransportOverheadBytes).nodes_per_list >= 4,
+              "the smallest datagram must carry successor lists of r = 4");
+
+// Cuts every node list of the body to `per_list` references (lists are best first, so the
+// nodes that matter most stay) and a detail string to kDetailBytesMax.
+void fit_to_limits(Body& body, const MessageLimits& limits);
 
 }  // namespace kittengrad

@@ -36,6 +36,8 @@ struct PeerCounters {
   std::uint64_t wrong_peer = 0;         // client ops refused with a redirect
   std::uint64_t unknown_namespace = 0;  // messages for a namespace not served
   std::uint64_t malformed = 0;          // requests out of limits
+  std::uint64_t overloaded = 0;         // requests refused because a table was full
+  std::uint64_t oversized_sent = 0;     // messages sent larger than the datagram budget (a bug)
   std::uint64_t entries_applied = 0;    // new entries stored (any path)
   std::uint64_t ae_rounds = 0;          // anti-entropy digests sent
   std::uint64_t ae_in_sync = 0;         // ... answered "in sync"
@@ -43,6 +45,21 @@ struct PeerCounters {
   std::uint64_t ae_paged = 0;           // ... reconciled by paging the range
   std::uint64_t lookups_failed = 0;
   std::uint64_t timeouts = 0;
+};
+
+// How full one namespace's tables are: each has a bound in PeerConfig, and operators and
+// tests read these to see a peer hold under load (`kittengrad stats`, the flood tests).
+struct TableSizes {
+  std::size_t writes = 0;       // client writes in flight (pending_ops_max)
+  std::size_t reads = 0;        // client lookups in flight (reads_max)
+  std::size_t lookups = 0;      // iterative lookups in flight (lookups_max)
+  std::size_t persists = 0;     // storage writes awaiting completion (persists_max)
+  std::size_t subscribers = 0;  // journal subscriptions (subscribers_max)
+  std::size_t ae_sessions = 0;  // anti-entropy sessions this peer started
+  std::size_t pulls = 0;        // range pulls in flight
+  std::size_t catch_ups = 0;    // catch-up sessions in flight
+  std::size_t pushes = 0;       // hand-off and repair pushes in flight
+  std::size_t pending = 0;      // requests to other peers awaiting a reply
 };
 
 // The routing state of one namespace, for checkers and the oracle.
@@ -55,7 +72,7 @@ struct RingState {
   bool joined = false;
 };
 
-class Overlay;  // per-namespace state (peer.cc)
+class Overlay;  // per-namespace state (src/overlay.h, src/overlay_*.cc)
 
 class Peer {
  public:
@@ -102,6 +119,8 @@ class Peer {
   // True iff, by this peer's view, it is one of the r replicas of key.
   [[nodiscard]] bool is_replica(const std::string& ns, const RingId& key) const;
   [[nodiscard]] const PeerCounters& counters() const { return counters_; }
+  // Zeros for a namespace not served.
+  [[nodiscard]] TableSizes table_sizes(const std::string& ns) const;
 
  private:
   friend class Overlay;
