@@ -235,8 +235,15 @@ class Overlay {
   void reply_client(Address client, ClientReply reply);
   void write_progress(WriteOp& op);
   void finish_read(ReadOp& op);
-  // Verifies and applies entries; returns how many were new; bad ones are counted.
-  std::size_t apply_verified(const std::vector<Entry>& entries, std::size_t* bad);
+  // True iff e is of this namespace and its signature verifies. Each entry is checked
+  // once: one we hold was checked before it was stored, and the verifier remembers the
+  // others it has checked.
+  [[nodiscard]] bool verified(const Entry& e);
+  // Verifies and applies entries that came on `path`; returns how many were new; bad ones
+  // are counted, in total and on the path.
+  std::size_t apply_verified(const std::vector<Entry>& entries,
+                             std::uint64_t RefusedEntries::*path);
+  void count_refused(std::uint64_t RefusedEntries::*path, std::uint64_t n);
   // Applies entries already verified; journals and persists the new ones. `done` runs
   // once every entry given is durable here.
   std::size_t apply(const std::vector<Entry>& entries, std::function<void()> done);

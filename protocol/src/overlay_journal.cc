@@ -102,7 +102,7 @@ Result<bool> Overlay::restore(const std::vector<const StorageRecord*>& records) 
     }
   }
   for (const Entry& e : pending) {
-    if (!verify_entry(e)) {
+    if (!peer_.verifier().verify(e)) {
       return Error{ErrorCode::kBadSignature,
                    "a stored entry fails its signature: the journal is corrupted"};
     }

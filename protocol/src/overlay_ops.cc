@@ -36,8 +36,8 @@ void Overlay::handle(Address from, const WriteRequest& m) {
     if (!is_replica(e.key())) return refuse_wrong_peer(from, m.req, e.key());
   }
   for (std::size_t i = 0; i < m.entries.size(); ++i) {
-    if (!verify_entry(m.entries[i])) {
-      ++peer_.counters_.bad_signatures;
+    if (!verified(m.entries[i])) {
+      count_refused(&RefusedEntries::client_write, 1);
       reply.error = ErrorCode::kBadSignature;
       reply.detail = "entry signature does not verify";
       reply.index = static_cast<std::uint32_t>(i);
@@ -165,36 +165,46 @@ void Overlay::handle(Address from, const Replicate& m) {
   std::size_t bad = 0;
   std::vector<Entry> good;
   for (const Entry& e : m.entries) {
-    if (e.ns == ns_ && verify_entry(e)) {
+    if (verified(e)) {
       good.push_back(e);
     } else {
       ++bad;
     }
   }
-  peer_.counters_.bad_signatures += bad;
+  count_refused(&RefusedEntries::replicate, bad);
   const ErrorCode code = bad ? ErrorCode::kBadSignature : ErrorCode::kOk;
   const std::uint64_t req = m.req;
   apply(good, [this, from, req, code] { send(from, ReplicateAck{req, code}); });
 }
 
-std::size_t Overlay::apply_verified(const std::vector<Entry>& entries, std::size_t* bad) {
+bool Overlay::verified(const Entry& e) {
+  if (e.ns != ns_) return false;
+  if (store_.contains(e)) return true;
+  return peer_.verifier().verify(e);
+}
+
+void Overlay::count_refused(std::uint64_t RefusedEntries::*path, std::uint64_t n) {
+  peer_.counters_.bad_signatures += n;
+  peer_.counters_.bad_signatures_by_path.*path += n;
+}
+
+std::size_t Overlay::apply_verified(const std::vector<Entry>& entries,
+                                    std::uint64_t RefusedEntries::*path) {
   if (!entries.empty() && !persist_room()) {
     // Storage is behind: these entries come again with the next repair round.
     ++peer_.counters_.overloaded;
-    if (bad) *bad = 0;
     return 0;
   }
   std::vector<Entry> good;
   std::size_t refused = 0;
   for (const Entry& e : entries) {
-    if (e.ns == ns_ && verify_entry(e)) {
+    if (verified(e)) {
       good.push_back(e);
     } else {
       ++refused;
     }
   }
-  peer_.counters_.bad_signatures += refused;
-  if (bad) *bad = refused;
+  count_refused(path, refused);
   if (config().bugs.replica_skips_writes) return 0;
   return apply(good, nullptr);
 }
@@ -312,9 +322,8 @@ void Overlay::on_reply(const Pending& p, const ReadReplicaReply& m) {
   ReadOp& op = it->second;
   std::vector<Entry> page;
   for (const Entry& e : m.entries) {
-    if (e.ns != ns_ || e.key() != op.key || (op.after && !entry_order_less(*op.after, e)) ||
-        !verify_entry(e)) {
-      ++peer_.counters_.bad_signatures;  // never serve what does not verify
+    if (e.key() != op.key || (op.after && !entry_order_less(*op.after, e)) || !verified(e)) {
+      count_refused(&RefusedEntries::read_reply, 1);  // never serve what does not verify
       continue;
     }
     page.push_back(e);

@@ -104,7 +104,7 @@ void Overlay::ae_finish(AeSession& s, const Difference& diff) {
 
 void Overlay::on_reply(const Pending& p, const AeEntries& m) {
   auto it = ae_sessions_.find(p.owner);
-  apply_verified(m.entries, nullptr);
+  apply_verified(m.entries, &RefusedEntries::ae_initiator);
   if (it == ae_sessions_.end()) return;
   mark_seen(it->second.peer, it->second.peer_height);
   ae_sessions_.erase(it);
@@ -150,7 +150,7 @@ void Overlay::handle(Address from, const AeMore& m) {
 }
 
 void Overlay::handle(Address from, const AeExchange& m) {
-  apply_verified(m.entries, nullptr);
+  apply_verified(m.entries, &RefusedEntries::ae_responder);
   const std::set<std::uint64_t> want(m.want.begin(), m.want.end());
   AeEntries reply;
   reply.session = m.session;
@@ -233,7 +233,7 @@ void Overlay::handle(Address from, const RangePull& m) {
 }
 
 void Overlay::on_reply(const Pending& p, const RangeEntries& m) {
-  apply_verified(m.entries, nullptr);
+  apply_verified(m.entries, &RefusedEntries::range_page);
   auto it = pulls_.find(p.owner);
   if (it == pulls_.end()) return;
   if (!m.next) {
@@ -416,7 +416,7 @@ void Overlay::on_reply(const Pending& p, const CatchUpReply& m) {
       catch_ups_.erase(it);
       return;
     }
-    apply_verified(b.included, nullptr);
+    apply_verified(b.included, &RefusedEntries::catch_up);
     op.prev = block_hash(b.header, b.signature);
     op.since = b.header.height;
   }

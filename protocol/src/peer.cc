@@ -108,6 +108,18 @@ void Peer::refuse(Address to, const std::string& ns, std::uint64_t req, ErrorCod
   env_.network->send(to, Message{ns, Refused{req, code}});
 }
 
+namespace {
+// The entries a peer without a shared verifier remembers as checked: enough for the sets
+// it reads but does not hold (others' replies) without holding much memory.
+constexpr std::size_t kOwnSignatureCacheEntries = std::size_t{1} << 14;
+}  // namespace
+
+SignatureVerifier& Peer::verifier() {
+  if (env_.verifier != nullptr) return *env_.verifier;
+  if (!own_verifier_) own_verifier_ = std::make_unique<SignatureCache>(kOwnSignatureCacheEntries);
+  return *own_verifier_;
+}
+
 void Peer::on_datagram(Address from, const Message& m) {
   if (left_) return;
   Overlay* o = overlay(m.ns);

@@ -753,6 +753,18 @@ bool Store::insert(const Entry& e, const Hash256& hash) {
   return true;
 }
 
+bool Store::contains(const Entry& e) const {
+  const KeySlot* slot = find(e.key());
+  if (slot == nullptr) return false;
+  // The slot is sorted by stored_less, which orders entries as entry_order_less does.
+  const auto pos = std::lower_bound(
+      slot->entries.begin(), slot->entries.end(), e, [](const StoredEntry& s, const Entry& x) {
+        if (s.entry.timestamp_ms != x.timestamp_ms) return s.entry.timestamp_ms < x.timestamp_ms;
+        return entry_order_less(s.entry, x);
+      });
+  return pos != slot->entries.end() && pos->entry == e;
+}
+
 bool Store::contains(const RingId& key, const EntryId& id) const {
   const KeySlot* slot = find(key);
   if (slot == nullptr) return false;

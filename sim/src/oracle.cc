@@ -121,7 +121,7 @@ void Oracle::acknowledged(const std::vector<Entry>& entries, Time at) {
     const RingId key = e.canonical.ring_key();
     KeyTrack& t = sp->second.keys[key];
     const EntryId id = EntryId::of(entry_hash(e));
-    if (std::find(t.acked.begin(), t.acked.end(), id) != t.acked.end()) continue;
+    if (!t.acked_ids.insert(id).second) continue;
     t.acked.push_back(id);
     t.acked_at.push_back(at);
     mark(sp->second, key, t);
@@ -176,6 +176,33 @@ void Oracle::count(Namespace& space, KeyTrack& t, int sign) {
   }
 }
 
+namespace {
+
+// The ids of the entries a store holds for a key, sorted: asking for each acknowledged
+// id is then a binary search, not a scan of the key's set (thousands of entries for a
+// Zipf-popular key).
+std::vector<EntryId> sorted_ids(const Store* store, const RingId& key) {
+  std::vector<EntryId> ids;
+  const KeySlot* slot = store == nullptr ? nullptr : store->find(key);
+  if (slot == nullptr) return ids;
+  ids.reserve(slot->entries.size());
+  for (const StoredEntry& e : slot->entries) ids.push_back(e.id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+bool holds(const std::vector<EntryId>& sorted, const EntryId& id) {
+  return std::binary_search(sorted.begin(), sorted.end(), id);
+}
+
+RangeDigest digest_of(const std::vector<EntryId>& ids) {
+  RangeDigest d;
+  for (const EntryId& id : ids) d.add(id);
+  return d;
+}
+
+}  // namespace
+
 void Oracle::recompute(const std::string& ns, Namespace& space, const RingId& key,
                        KeyTrack& t) {
   ++recomputed_total_;
@@ -187,39 +214,35 @@ void Oracle::recompute(const std::string& ns, Namespace& space, const RingId& ke
   RangeDigest first;
   for (PeerIndex p : resp) {
     const Store* store = store_of(p, ns);
-    const KeySlot* slot = store == nullptr ? nullptr : store->find(key);
-    RangeDigest d;
-    if (slot != nullptr) {
-      for (const StoredEntry& e : slot->entries) d.add(e.id);
-    }
+    const std::vector<EntryId> ids = sorted_ids(store, key);
+    const RangeDigest d = digest_of(ids);
     if (!have_first) {
       first = d;
       have_first = true;
     } else if (!(d == first)) {
       t.divergent = true;
     }
-    bool all = true;
-    for (const EntryId& id : t.acked) {
-      if (store == nullptr || !store->contains(key, id)) {
-        all = false;
-        break;
-      }
-    }
+    const bool all = store != nullptr && std::all_of(t.acked.begin(), t.acked.end(),
+                                                     [&](const EntryId& id) { return holds(ids, id); });
     if (all) ++t.replicas;
   }
   t.under = !t.acked.empty() && t.replicas < r_;
-  t.lost = 0;
-  for (const EntryId& id : t.acked) {
-    bool held = false;
-    for (PeerIndex p : t.holders) {
-      const Store* store = store_of(p, ns);
-      if (store != nullptr && store->contains(key, id)) {
-        held = true;
-        break;
+  // Lost: acknowledged ids that no live holder has. Each holder's ids are sorted once.
+  std::vector<bool> held(t.acked.size(), false);
+  std::size_t missing = t.acked.size();
+  for (PeerIndex p : t.holders) {
+    if (missing == 0) break;
+    const Store* store = store_of(p, ns);
+    if (store == nullptr) continue;
+    const std::vector<EntryId> ids = sorted_ids(store, key);
+    for (std::size_t i = 0; i < t.acked.size(); ++i) {
+      if (!held[i] && holds(ids, t.acked[i])) {
+        held[i] = true;
+        --missing;
       }
     }
-    if (!held) ++t.lost;
   }
+  t.lost = static_cast<std::int64_t>(missing);
   count(space, t, +1);
 }
 
@@ -269,18 +292,11 @@ OracleSample Oracle::audit() const {
       std::vector<RangeDigest> digests;
       std::int64_t full = 0;
       for (PeerIndex p : responsible(space, key)) {
-        const Store* store = store_of(p, ns);
-        const KeySlot* slot = store == nullptr ? nullptr : store->find(key);
-        RangeDigest d;
-        std::size_t held = 0;
-        if (slot != nullptr) {
-          for (const StoredEntry& e : slot->entries) {
-            d.add(e.id);
-            if (std::find(t.acked.begin(), t.acked.end(), e.id) != t.acked.end()) ++held;
-          }
-        }
-        digests.push_back(d);
-        if (held == t.acked.size()) ++full;
+        const std::vector<EntryId> ids = sorted_ids(store_of(p, ns), key);
+        digests.push_back(digest_of(ids));
+        const bool all = std::all_of(t.acked.begin(), t.acked.end(),
+                                     [&](const EntryId& id) { return holds(ids, id); });
+        if (all) ++full;
       }
       for (const RangeDigest& d : digests) {
         if (!(d == digests.front())) {
@@ -288,17 +304,14 @@ OracleSample Oracle::audit() const {
           break;
         }
       }
-      for (const EntryId& id : t.acked) {
-        bool held = false;
-        for (const auto& [index, peer] : live_) {
-          const Store* store = peer->store(ns);
-          if (store != nullptr && store->contains(key, id)) {
-            held = true;
-            break;
-          }
-        }
-        if (!held) ++s.lost_updates;
+      // Lost: acknowledged and held by no live peer at all (not only the known holders).
+      std::vector<bool> held(t.acked.size(), false);
+      for (const auto& [index, peer] : live_) {
+        const std::vector<EntryId> ids = sorted_ids(peer->store(ns), key);
+        if (ids.empty()) continue;
+        for (std::size_t i = 0; i < t.acked.size(); ++i) held[i] = held[i] || holds(ids, t.acked[i]);
       }
+      s.lost_updates += std::count(held.begin(), held.end(), false);
       if (t.acked.empty()) continue;
       ++s.keys;
       replicas_sum += full;

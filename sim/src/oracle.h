@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,7 @@ class Oracle {
  private:
   struct KeyTrack {
     std::vector<EntryId> acked;    // in order of acknowledgement
+    std::set<EntryId> acked_ids;   // the same ids, to refuse a repeat in O(log n)
     std::vector<Time> acked_at;    // non-decreasing
     std::vector<PeerIndex> holders;  // peers that stored an entry of it, sorted
     std::int32_t replicas = 0;

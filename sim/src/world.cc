@@ -253,7 +253,7 @@ void World::start_fresh(HostSlot& slot, Start how) {
   }
   slot.network->set_self(slot.identity);
   slot.peer = std::make_unique<Peer>(peer_config, slot.keys, slot.identity,
-                                     Env{slot.clock.get(), slot.network.get(), slot.storage.get()},
+                                     Env{slot.clock.get(), slot.network.get(), slot.storage.get(), &signatures},
                                      peer_seed(slot.identity));
   for (const std::string& ns : namespaces) slot.peer->serve(ns);
   std::optional<Address> via;
@@ -274,7 +274,7 @@ void World::start_fresh(HostSlot& slot, Start how) {
 
 void World::recover(HostSlot& slot) {
   slot.peer = std::make_unique<Peer>(peer_config, slot.keys, slot.identity,
-                                     Env{slot.clock.get(), slot.network.get(), slot.storage.get()},
+                                     Env{slot.clock.get(), slot.network.get(), slot.storage.get(), &signatures},
                                      peer_seed(slot.identity) ^ mix64(now_us()));
   for (const std::string& ns : namespaces) slot.peer->serve(ns);
   const Result<bool> restored = slot.peer->restore(slot.durable);

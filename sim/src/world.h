@@ -35,6 +35,7 @@
 #include "kittengrad/scenario.h"
 #include "kittengrad/sim/run_tables.h"
 #include "kittengrad/sim/simulation.h"
+#include "kittengrad/verifier.h"
 #include "oracle.h"
 
 namespace kittengrad::sim {
@@ -216,6 +217,11 @@ class World {
   std::vector<NodeRef> instant_members;
 
   Oracle oracle;
+  // Every peer of the run checks signatures through this one memory: a signature's
+  // validity depends on the entry's bytes alone, so sharing it changes no simulated
+  // result, and a run pays for each signature once instead of once per peer and path.
+  static constexpr std::size_t kSignatureCacheEntries = std::size_t{1} << 20;
+  SignatureCache signatures{kSignatureCacheEntries};
   History history;
   RunTables tables;
   std::map<std::uint64_t, OpRow> ops_in_flight;                        // by History id

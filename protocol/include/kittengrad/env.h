@@ -2,7 +2,7 @@
 //
 // The core is a sans-I/O state machine: it never reads a clock, opens a socket or writes a
 // file. Drivers (the deterministic test network, SimGrid, the live UDP daemon) implement
-// these three interfaces and feed events back in (Peer::on_datagram, on_persisted,
+// these interfaces and feed events back in (Peer::on_datagram, on_persisted,
 // on_wakeup). Time is an integer count of microseconds; never a double.
 #pragma once
 
@@ -14,6 +14,7 @@
 #include "kittengrad/entry.h"
 #include "kittengrad/journal.h"
 #include "kittengrad/messages.h"
+#include "kittengrad/verifier.h"
 
 namespace kittengrad {
 
@@ -65,6 +66,9 @@ struct Env {
   Clock* clock = nullptr;
   Network* network = nullptr;
   Storage* storage = nullptr;  // clients need none
+  // Optional: a memory of checked signatures, shared by the peers of one process (see
+  // verifier.h). Null: each peer keeps its own.
+  SignatureVerifier* verifier = nullptr;
 };
 
 }  // namespace kittengrad

@@ -26,12 +26,27 @@
 #include "kittengrad/journal.h"
 #include "kittengrad/messages.h"
 #include "kittengrad/store.h"
+#include "kittengrad/verifier.h"
 
 namespace kittengrad {
+
+// Entries refused (a bad signature, or another namespace's entry), by the path they came
+// on. Their sum is PeerCounters::bad_signatures.
+struct RefusedEntries {
+  std::uint64_t client_write = 0;  // WriteRequest from a client (the batch is refused whole)
+  std::uint64_t replicate = 0;     // Replicate: a coordinator's push, hand-off, GC, AE rest
+  std::uint64_t ae_responder = 0;  // AeExchange: entries an initiator sent us
+  std::uint64_t ae_initiator = 0;  // AeEntries: entries a responder returned to us
+  std::uint64_t range_page = 0;    // RangeEntries: a page of a range we pulled
+  std::uint64_t read_reply = 0;    // ReadReplicaReply: a replica's set for our read
+  std::uint64_t catch_up = 0;      // CatchUpReply: entries of a neighbour's signed block
+  bool operator==(const RefusedEntries&) const = default;
+};
 
 // Counters a driver reads for metrics. All monotonic.
 struct PeerCounters {
   std::uint64_t bad_signatures = 0;     // entries refused for a bad signature
+  RefusedEntries bad_signatures_by_path;
   std::uint64_t bad_blocks = 0;         // journal blocks refused
   std::uint64_t wrong_peer = 0;         // client ops refused with a redirect
   std::uint64_t unknown_namespace = 0;  // messages for a namespace not served
@@ -126,6 +141,8 @@ class Peer {
   friend class Overlay;
   Overlay* overlay(const std::string& ns);
   void refuse(Address to, const std::string& ns, std::uint64_t req, ErrorCode code);
+  // The Env's shared verifier, or this peer's own (made at first use).
+  SignatureVerifier& verifier();
 
   PeerConfig config_;
   KeyPair keys_;
@@ -136,6 +153,7 @@ class Peer {
   std::uint64_t next_token_ = 1;                  // storage completion tokens
   std::map<std::uint64_t, Overlay*> token_owner_;  // token -> overlay that persisted
   PeerCounters counters_;
+  std::unique_ptr<SignatureCache> own_verifier_;
   bool left_ = false;
 };
 

@@ -94,6 +94,12 @@ class Store {
   // REQUIRES: hash == entry_hash(e). Merges tell entries apart by the id taken from it.
   bool insert(const Entry& e, const Hash256& hash);
   bool insert(const Entry& e) { return insert(e, entry_hash(e)); }
+  // True iff this very entry (every field, the signature too) is held. A binary search of
+  // the key's set: what a peer asks of every entry it receives, before paying for its
+  // signature.
+  [[nodiscard]] bool contains(const Entry& e) const;
+  // True iff an entry of `key` has this id. A scan of the key's set (the set is kept in
+  // lookup order, not by id): for tests; hot paths ask contains(entry) or sort the ids.
   [[nodiscard]] bool contains(const RingId& key, const EntryId& id) const;
   // The slot of a key, or nullptr.
   [[nodiscard]] const KeySlot* find(const RingId& key) const;
