@@ -9,6 +9,7 @@
 #include <deque>
 
 #include "checkers.h"
+#include "kittengrad/ring.h"
 #include "testnet.h"
 
 namespace kittengrad::testnet {
@@ -50,12 +51,13 @@ NetConfig quiet_config(std::uint64_t seed) {
 
 // The r successors of key among the live peers, by the oracle's global view.
 std::vector<std::size_t> true_replicas(const TestNetwork& net, const RingId& key) {
-  std::vector<std::size_t> order = net.ring_order();
+  const std::vector<std::size_t> order = net.ring_order();
   const auto r = static_cast<std::size_t>(net.config().peer.replication);
-  std::size_t first = 0;
-  while (first < order.size() && net.peer(order[first])->self().id < key) ++first;
   std::vector<std::size_t> out;
-  for (std::size_t i = 0; i < r && i < order.size(); ++i) out.push_back(order[(first + i) % order.size()]);
+  for (auto it : ring_successors(order, key, r,
+                                 [&net](std::size_t slot) { return net.peer(slot)->self().id; })) {
+    out.push_back(*it);
+  }
   return out;
 }
 
