@@ -88,7 +88,7 @@ int cmd_sim(const std::string& scenario_path, std::string out, const std::vector
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"kittengrad: a replicated overlay for records, simulated and live"};
+  CLI::App app{"kittengrad: a replicated overlay for records, simulated and live", "kittengrad"};
   app.require_subcommand(1);
   app.set_version_flag("--version", kVersion);
 
