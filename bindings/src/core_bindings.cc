@@ -25,6 +25,7 @@
 #include "kittengrad/entry.h"
 #include "kittengrad/ids.h"
 #include "kittengrad/journal.h"
+#include "kittengrad/ring.h"
 #include "kittengrad/store.h"
 
 namespace kittengrad::bindings {
@@ -67,13 +68,10 @@ std::vector<std::string> replica_set(const std::string& key_hex,
   for (const std::string& m : members) ring.push_back(ring_id_of_hex(m));
   std::sort(ring.begin(), ring.end());
   ring.erase(std::unique(ring.begin(), ring.end()), ring.end());
-  const RingId key = ring_id_of_hex(key_hex);
   std::vector<std::string> out;
-  if (ring.empty()) return out;
-  auto first = std::lower_bound(ring.begin(), ring.end(), key);
-  std::size_t i = first == ring.end() ? 0 : static_cast<std::size_t>(first - ring.begin());
-  const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(r), ring.size());
-  for (std::size_t k = 0; k < n; ++k) out.push_back(ring[(i + k) % ring.size()].hex());
+  for (auto it : ring_successors(ring, ring_id_of_hex(key_hex), static_cast<std::size_t>(r))) {
+    out.push_back(it->hex());
+  }
   return out;
 }
 

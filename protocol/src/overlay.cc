@@ -14,10 +14,10 @@ using detail::Overloaded;
 
 }  // namespace
 
-Overlay::Overlay(Peer& peer, std::string ns, std::uint64_t seed)
+Overlay::Overlay(Peer& peer, std::string ns, Rng rng)
     : peer_(peer),
       ns_(std::move(ns)),
-      rng_(seed),
+      rng_(rng),
       limits_(message_limits(peer.config().message_budget())),
       journal_(peer.keys(), peer.config().journal_block_interval / kMicrosPerMs,
                std::min(peer.config().journal_block_entries_max, limits_.block_entries)) {}

@@ -141,7 +141,7 @@ struct Subscriber {
 
 class Overlay {
  public:
-  Overlay(Peer& peer, std::string ns, std::uint64_t seed);
+  Overlay(Peer& peer, std::string ns, Rng rng);
 
   // Lifecycle.
   void create_ring();

@@ -7,6 +7,7 @@
 // so a dead hop costs one timeout and the lookup goes on through the next best node.
 #include <algorithm>
 
+#include "kittengrad/ring.h"
 #include "overlay.h"
 
 namespace kittengrad {
@@ -47,15 +48,17 @@ void Overlay::create_ring() {
 }
 
 void Overlay::start_instant(const std::vector<NodeRef>& members) {
-  const auto it = std::lower_bound(members.begin(), members.end(), self(),
-                                   [](const NodeRef& a, const NodeRef& b) { return a.id < b.id; });
   const std::size_t n = members.size();
-  const std::size_t me = static_cast<std::size_t>(it - members.begin());
   const std::size_t list_max = static_cast<std::size_t>(config().successors);
+  // Our successors are those of our own id, less ourselves (the first of them); the
+  // predecessors mirror them.
+  const auto after = ring_successors(members, self().id, list_max + 1, &NodeRef::id);
+  const std::size_t me =
+      after.empty() ? 0 : static_cast<std::size_t>(after.front() - members.begin());
   succs_.clear();
   preds_.clear();
-  for (std::size_t k = 1; k < n && k <= list_max; ++k) {
-    succs_.push_back(members[(me + k) % n]);
+  for (std::size_t k = 1; k < after.size(); ++k) {
+    succs_.push_back(*after[k]);
     preds_.push_back(members[(me + n - k) % n]);
   }
   preds_complete_ = n - 1 <= list_max;
@@ -64,9 +67,7 @@ void Overlay::start_instant(const std::vector<NodeRef>& members) {
   if (!succs_.empty()) {
     for (int bit = log2_distance(self().id, succs_.front().id) + 1; bit < 256; ++bit) {
       const RingId target = self().id.plus_pow2(bit);
-      auto f = std::lower_bound(members.begin(), members.end(), target,
-                                [](const NodeRef& a, const RingId& t) { return a.id < t; });
-      const NodeRef& node = f == members.end() ? members.front() : *f;
+      const NodeRef& node = *ring_successors(members, target, 1, &NodeRef::id).front();
       if (node.id != self().id) fingers_[bit] = node;
     }
   }

@@ -48,6 +48,10 @@ bool is_request(const Body& body) {
 
 }  // namespace
 
+Rng namespace_rng(std::uint64_t peer_seed, std::string_view ns) {
+  return Rng::derive(peer_seed, "namespace " + std::string(ns));
+}
+
 Peer::Peer(PeerConfig config, KeyPair keys, Address self, Env env, std::uint64_t seed)
     : config_(config), keys_(keys), self_{keys.ring_id(), self}, env_(env), seed_(seed) {
   config_.successors = std::max(config_.successors, config_.replication);
@@ -61,8 +65,7 @@ Peer::~Peer() = default;
 
 void Peer::serve(const std::string& ns) {
   if (overlays_.count(ns)) return;
-  const std::uint64_t seed = seed_ ^ std::hash<std::string>{}(ns) * 0x9e3779b97f4a7c15ULL;
-  overlays_[ns] = std::make_unique<Overlay>(*this, ns, seed);
+  overlays_[ns] = std::make_unique<Overlay>(*this, ns, namespace_rng(seed_, ns));
 }
 
 Overlay* Peer::overlay(const std::string& ns) {

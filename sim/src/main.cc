@@ -2,6 +2,7 @@
 //
 //   kittengrad sim SCENARIO.toml [--out RUN.h5] [--seed N] [--set key=value]... [--quiet]
 //   kittengrad report RUN.h5 [--out DIR]
+//   kittengrad                 (no arguments) prints the usage and exits 2
 //
 // Exit status: 0 the run completed (whatever its metrics say), 2 bad usage or bad input,
 // 1 an internal error.
@@ -87,7 +88,7 @@ int cmd_sim(const std::string& scenario_path, std::string out, const std::vector
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"kittengrad: a replicated overlay for records, simulated and live"};
+  CLI::App app{"kittengrad: a replicated overlay for records, simulated and live", "kittengrad"};
   app.require_subcommand(1);
   app.set_version_flag("--version", kVersion);
 
@@ -107,6 +108,11 @@ int main(int argc, char** argv) {
   report->add_option("run", run_path, "run file (HDF5)")->required();
   report->add_option("--out", report_dir, "folder for the plots; default RUN-report/");
 
+  // A bare `kittengrad` is someone asking what it does: the usage, not a one-line error.
+  if (argc < 2) {
+    std::cerr << app.help();
+    return kBadInput;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,6 +6,8 @@
 #include <limits>
 #include <set>
 
+#include "kittengrad/ring.h"
+
 namespace kittengrad::sim {
 
 Oracle::Oracle(int replication, std::vector<std::string> namespaces)
@@ -150,12 +152,7 @@ bool Oracle::lookup_correct(const std::string& ns, const RingId& key, Time issue
 
 std::vector<PeerIndex> Oracle::responsible(const Namespace& space, const RingId& key) const {
   std::vector<PeerIndex> out;
-  const std::size_t n = space.ring.size();
-  if (n == 0) return out;
-  auto it = space.ring.lower_bound(key);
-  const std::size_t want = std::min<std::size_t>(n, static_cast<std::size_t>(r_));
-  for (std::size_t k = 0; k < want; ++k, ++it) {
-    if (it == space.ring.end()) it = space.ring.begin();
+  for (auto it : ring_successors(space.ring, key, static_cast<std::size_t>(r_))) {
     out.push_back(it->second);
   }
   return out;

@@ -165,6 +165,19 @@ def test_bad_usage_and_missing_files_exit_2(tmp_path):
     assert r.returncode == 2 and "none.h5" in r.stderr
 
 
+def test_no_arguments_prints_the_usage_and_exits_2():
+    r = run()
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stdout == ""
+    # The usage names every subcommand the binary has (DESIGN.md, "Commands"), each with
+    # its one-line description.
+    assert "Usage:" in r.stderr, r.stderr
+    for name, words in (("sim", "run a scenario in the simulator"),
+                        ("report", "summary and PNG plots of a run file")):
+        line = next((l for l in r.stderr.splitlines() if l.strip().startswith(name + " ")), "")
+        assert words in line, (name, r.stderr)
+
+
 def test_report_prints_summary_and_names_its_plots(tmp_path):
     out = tmp_path / "p.h5"
     r = run("sim", SCENARIOS / "partition-heal.toml", "--set", "overlay.peers=40",

@@ -13,6 +13,7 @@
 
 #include "checkers.h"
 #include "kittengrad/follower.h"
+#include "kittengrad/ring.h"
 #include "testnet.h"
 
 namespace kittengrad::testnet {
@@ -54,12 +55,13 @@ NetConfig quiet_config(std::uint64_t seed) {
 
 // The r successors of key among the live peers, by the oracle's global view.
 std::vector<std::size_t> true_replicas(const TestNetwork& net, const RingId& key) {
-  std::vector<std::size_t> order = net.ring_order();
+  const std::vector<std::size_t> order = net.ring_order();
   const auto r = static_cast<std::size_t>(net.config().peer.replication);
-  std::size_t first = 0;
-  while (first < order.size() && net.peer(order[first])->self().id < key) ++first;
   std::vector<std::size_t> out;
-  for (std::size_t i = 0; i < r && i < order.size(); ++i) out.push_back(order[(first + i) % order.size()]);
+  for (auto it : ring_successors(order, key, r,
+                                 [&net](std::size_t slot) { return net.peer(slot)->self().id; })) {
+    out.push_back(*it);
+  }
   return out;
 }
 
@@ -597,10 +599,15 @@ TEST(Subscription, DeliversBlocksAndLiveEntries) {
   }
   net.run_for(20 * kMicrosPerSecond);
   const Journal& journal = *net.peer(3)->journal("default");
+  // Blocks are cut to one datagram, so a feed is several datagrams, and the network may
+  // reorder them: put them back in height order as a subscriber does.
+  std::vector<JournalBlocks> feed = sub.received<JournalBlocks>();
+  std::sort(feed.begin(), feed.end(), [](const JournalBlocks& a, const JournalBlocks& b) {
+    return a.blocks.front().header.height < b.blocks.front().header.height;
+  });
   std::vector<JournalBlock> blocks;
   std::size_t live = 0;
-  for (const auto& b : sub.received<JournalBlocks>())
-    blocks.insert(blocks.end(), b.blocks.begin(), b.blocks.end());
+  for (const auto& b : feed) blocks.insert(blocks.end(), b.blocks.begin(), b.blocks.end());
   for (const auto& l : sub.received<JournalLive>()) live += l.entries.size();
   ASSERT_GT(journal.height(), 0u);
   ASSERT_EQ(blocks.size(), journal.height()) << "every block cut reached the subscriber";
@@ -612,7 +619,7 @@ TEST(Subscription, DeliversBlocksAndLiveEntries) {
   // The subscriber's own checks accept the untouched feed whole.
   JournalFollower follower(net.peer(3)->keys().public_key, 1);
   std::size_t followed = 0;
-  for (const auto& b : sub.received<JournalBlocks>()) followed += follower.on_blocks(b).size();
+  for (const auto& b : feed) followed += follower.on_blocks(b).size();
   for (const auto& l : sub.received<JournalLive>()) EXPECT_EQ(follower.on_live(l).size(), l.entries.size());
   EXPECT_EQ(followed, journal.entries_total());
   EXPECT_EQ(follower.counters().blocks, journal.height());

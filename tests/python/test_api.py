@@ -219,7 +219,8 @@ def test_sweep_local_processes():
 
 
 def test_sweep_on_a_dask_cluster():
-    distributed = pytest.importorskip("distributed")  # installed by tools/setup-debian.sh
+    # Installed by tools/setup-debian.sh (python3-distributed): its absence is a failure.
+    import distributed
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
@@ -329,21 +330,64 @@ def test_markov_model_without_repair_is_closed_form():
         kg.durability.loss_probability(2, lam, 0, t, repair="fast")
 
 
-def test_durability_beside_simulation():
-    text = TINY.replace("peers = 24", "peers = 30") + """
+# Permanent churn (every departure loses its disk) with sessions of a median of 5 min, all
+# keys written in the first minute and exposed for the rest of the run: at r = 2 about a
+# quarter of them are lost, enough to measure with a few hundred keys.
+DURABILITY = """
+[run]
+duration_s = 1200
+metrics_interval_s = 10
+
+[overlay]
+peers = 80
+replication = 2
+stabilize_interval_s = 5
+anti_entropy_interval_s = 60
+request_timeout_ms = 1000
+
 [churn]
 model = "exponential"
-median_session_s = 120
-median_downtime_s = 30
+median_session_s = 300
+median_downtime_s = 60
 permanent_fraction = 1.0
+
+[workload]
+inserts_per_s = 5
+updates_per_s = 0
+lookups_per_s = 0
+writes_end_s = 60
 """
-    sc = kg.Scenario.parse(text).with_overrides({"run.duration_s": 300,
-                                                 "workload.writes_end_s": 30})
+
+
+def test_durability_model_predicts_simulated_loss():
+    """The Markov model against the simulator at r = 2, two seeds pooled (~600 keys).
+
+    Tolerance: the model's loss within a factor of 2 of the simulated fraction, either way.
+    Keys are lost in clumps (the keys between two peers share their fate), so the simulated
+    fraction varies more than a binomial: over nine seeds of this scenario it ran from 0.15
+    to 0.38 (mean 0.26, sd 0.07 per seed, ~0.05 for two pooled), while the model gives 0.30
+    with the derived rates and 0.21 to 0.26 with each seed's measured ones. Half or twice
+    the model is then 2.5 to 4 pooled standard deviations away. A wrong model is off by
+    more: the repair rate x10 predicts ~0.02, r - 1 copies (r = 1) ~0.93.
+    """
+    sc = kg.Scenario.parse(DURABILITY)
     rates = kg.durability.rates_of(sc)
-    assert rates["failure_rate"] == pytest.approx(np.log(2) / 120)
-    assert kg.durability.exposure_s(sc) == pytest.approx(300 - 15)
-    side = kg.durability.beside_simulation(sc, replicas=(2, 3), seeds=(1,), progress=False)
-    assert side["replicas"].tolist() == [2, 3]
-    assert (side["keys_written"] > 20).all()
-    assert side["model_loss"].is_monotonic_decreasing
-    assert (side["keys_lost"] <= side["keys_written"]).all()
+    assert rates["failure_rate"] == pytest.approx(np.log(2) / 300)
+    assert kg.durability.exposure_s(sc) == pytest.approx(1200 - 30)
+    side = kg.durability.beside_simulation(sc, replicas=(2,), seeds=(1, 2), progress=False)
+    row = side.iloc[0]
+    assert row["replicas"] == 2 and row["keys_written"] > 500
+    described = side.to_string()
+
+    # The rates the runs showed. Departures are a Poisson count (~380, a 5% standard
+    # error): the churn model's lambda within 15%. The repair rate derived from the
+    # maintenance intervals within a factor of 2 of the one measured.
+    assert row["measured_failure_rate"] == pytest.approx(rates["failure_rate"], rel=0.15), \
+        described
+    assert 0.5 <= rates["repair_rate"] / row["measured_repair_rate"] <= 2, described
+
+    # The model's loss, with the measured rates and with the derived ones, against the
+    # simulated fraction.
+    for column in ("model_loss_measured_rates", "model_loss"):
+        ratio = row[column] / row["simulated_loss"]
+        assert 0.5 <= ratio <= 2, f"{column}: model / simulated = {ratio:.2f}\n{described}"

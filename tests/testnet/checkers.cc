@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "kittengrad/ring.h"
+
 namespace kittengrad::testnet {
 
 namespace {
@@ -183,6 +185,16 @@ std::vector<Member> ring_members(const TestNetwork& net, const std::string& ns,
   return members;
 }
 
+// Indices into `members` (sorted by id) of the min(r, n) successors of key.
+std::vector<std::size_t> responsible(const std::vector<Member>& members, const RingId& key,
+                                     std::size_t r) {
+  std::vector<std::size_t> out;
+  for (auto it : ring_successors(members, key, r, &Member::id)) {
+    out.push_back(static_cast<std::size_t>(it - members.begin()));
+  }
+  return out;
+}
+
 // Each member's first successors are the next live members clockwise, and its
 // predecessor is the previous one.
 void check_ring(const std::vector<Member>& members, const std::string& ns, std::size_t r,
@@ -193,8 +205,10 @@ void check_ring(const std::vector<Member>& members, const std::string& ns, std::
     const RingState ring = members[i].peer->ring(ns);
     const std::string who = peer_name(members[i].slot, members[i].id) + " in '" + ns + "'";
     const std::size_t want = std::min(r, n - 1);
+    // The successors of its own id, less itself (the first of them).
+    const std::vector<std::size_t> next = responsible(members, members[i].id, want + 1);
     for (std::size_t k = 0; k < want; ++k) {
-      const Member& expected = members[(i + 1 + k) % n];
+      const Member& expected = members[next[k + 1]];
       if (k >= ring.successors.size()) {
         report.add(who + " knows only " + std::to_string(ring.successors.size()) + " successors, " +
                    std::to_string(want) + " expected");
@@ -214,20 +228,6 @@ void check_ring(const std::vector<Member>& members, const std::string& ns, std::
                  ", the ring says " + peer_name(pred.slot, pred.id));
     }
   }
-}
-
-// Indices into `members` of the min(r, n) successors of key.
-std::vector<std::size_t> responsible(const std::vector<Member>& members, const RingId& key,
-                                     std::size_t r) {
-  const auto it = std::lower_bound(members.begin(), members.end(), key,
-                                   [](const Member& m, const RingId& k) { return m.id < k; });
-  std::size_t first = static_cast<std::size_t>(it - members.begin());
-  if (first == members.size()) first = 0;
-  std::vector<std::size_t> out;
-  for (std::size_t k = 0; k < std::min(r, members.size()); ++k) {
-    out.push_back((first + k) % members.size());
-  }
-  return out;
 }
 
 using Holders = std::map<RingId, std::vector<std::size_t>>;  // key -> member indices

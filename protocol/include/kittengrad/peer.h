@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kittengrad/config.h"
@@ -25,6 +26,7 @@
 #include "kittengrad/env.h"
 #include "kittengrad/journal.h"
 #include "kittengrad/messages.h"
+#include "kittengrad/rng.h"
 #include "kittengrad/store.h"
 #include "kittengrad/verifier.h"
 
@@ -86,6 +88,11 @@ struct RingState {
   std::vector<NodeRef> fingers;  // distinct finger targets, in finger order
   bool joined = false;
 };
+
+// The random stream of namespace `ns` in a peer seeded `peer_seed` (timer jitter, random
+// choices): Rng::derive, not std::hash, whose values differ between standard libraries, so
+// that a run replays bit for bit on any of them.
+[[nodiscard]] Rng namespace_rng(std::uint64_t peer_seed, std::string_view ns);
 
 class Overlay;  // per-namespace state (src/overlay.h, src/overlay_*.cc)
 
