@@ -236,6 +236,9 @@ void Overlay::on_timeout(std::uint64_t req, Pending p) {
       }
       break;
     }
+    case PendingKind::kHandoff:
+      on_handoff_reply(p.owner, ErrorCode::kTimeout);
+      break;
     case PendingKind::kReadReplica: {
       auto it = reads_.find(p.owner);
       if (it != reads_.end() && count_down(it->second.waiting) == 0) finish_read(it->second);
@@ -263,7 +266,7 @@ TableSizes Overlay::table_sizes() const {
   t.ae_sessions = ae_sessions_.size();
   t.pulls = pulls_.size();
   t.catch_ups = catch_ups_.size();
-  t.pushes = pushes_.size();
+  t.pushes = pushes_.size() + handoffs_.size();
   t.pending = pending_.size();
   return t;
 }

@@ -1,9 +1,9 @@
 // overlay.h — private: one namespace's overlay inside a Peer (ring, store, journal, ops).
 //
 // Split by job over overlay_*.cc: routing (ring + lookups), ops (client writes/reads and
-// replication), sync (anti-entropy, range paging, hand-off, garbage collection, catch-up),
-// journal (block cuts, subscriptions, restore), and overlay.cc (dispatch, timers, pending
-// requests). Every outstanding request to another node is a Pending with a deadline; the
+// replication), sync (anti-entropy, range paging, garbage collection, catch-up), leave
+// (hand-off), journal (block cuts, subscriptions, restore), and overlay.cc (dispatch,
+// timers, pending requests). Every outstanding request to another node is a Pending with a deadline; the
 // single timer queue `deadlines_` drives timeouts, and the periodic tasks have one
 // due-time each, so next_wakeup() is a min over a handful of values.
 #pragma once
@@ -35,7 +35,8 @@ enum class PendingKind : std::uint8_t {
   kStabilize,      // GetNeighbours to the successor
   kCheckPred,      // Ping to the predecessor
   kReplicate,      // Replicate for a client write
-  kPush,           // Replicate for hand-off / GC / large reconciliation
+  kPush,           // Replicate for GC / large reconciliation
+  kHandoff,        // Replicate (or an empty probe) for a graceful leave's hand-off
   kReadReplica,    // ReadReplica for a read quorum
   kAe,             // an anti-entropy session step
   kRangePull,      // RangePull page
@@ -96,6 +97,14 @@ struct PushOp {
   std::size_t waiting = 0;
   bool all_acked = true;
   std::function<void(bool all_acked)> on_done;
+};
+
+// One target's share of a hand-off round: pages of entries, or one empty probe.
+struct HandoffOp {
+  std::uint64_t id = 0;
+  NodeRef target;
+  std::size_t waiting = 0;
+  bool target_leaving = false;  // it answered kLeaving, or never answered
 };
 
 struct AeSession {
@@ -255,7 +264,7 @@ class Overlay {
   // Narrows a read page to what is complete: see ReadOp.
   static void note_page_end(ReadOp& op, const std::vector<Entry>& page, bool more);
 
-  // ---- overlay_sync.cc: anti-entropy, paging, hand-off, GC, catch-up ----
+  // ---- overlay_sync.cc: anti-entropy, paging, pushes, GC, catch-up ----
   void anti_entropy();
   void handle(Address from, const AeDigest& m);
   void handle(Address from, const AeMore& m);
@@ -266,7 +275,6 @@ class Overlay {
   void on_reply(const Pending& p, const AeEntries& m);
   void on_reply(const Pending& p, const RangeEntries& m);
   void ae_finish(AeSession& s, const Difference& diff);
-  void finish_leave();
   void ae_page_both_ways(AeSession& s);
   [[nodiscard]] std::vector<CodedSymbol> encode_range(const KeyRange& r, std::uint64_t from,
                                                       std::uint64_t to);
@@ -279,13 +287,22 @@ class Overlay {
   void start_pull(const NodeRef& from, const KeyRange& range);
   void push(const std::vector<NodeRef>& targets, const std::vector<Entry>& entries,
             std::function<void(bool)> on_done);
-  void handoff();
   void collect_garbage();
   void gc_hand_on(const std::vector<RingId>& keys, const std::vector<NodeRef>& replicas);
   void start_catch_up();
   void handle(Address from, const CatchUp& m);
   void on_reply(const Pending& p, const CatchUpReply& m);
   void mark_seen(const NodeRef& n, std::uint64_t height);
+
+  // ---- overlay_leave.cc: graceful leave ----
+  // One hand-off round, then the LeaveNotice once nothing is in flight.
+  void handoff_step();
+  void handoff_round();
+  void handoff_send(const NodeRef& target, const std::vector<Entry>& entries);
+  void on_handoff_reply(std::uint64_t op, ErrorCode code);
+  // While leaving: a peer found leaving or gone is passed over from now on.
+  void leaver_seen(const RingId& id);
+  void finish_leave();
 
   // ---- overlay_journal.cc: blocks and subscriptions ----
   void cut_block_if_due();
@@ -338,7 +355,13 @@ class Overlay {
   std::map<std::uint64_t, std::function<void()>> persists_;  // token -> completion
   std::set<RingId> gc_in_flight_;
   std::vector<Subscriber> subscribers_;
-  std::size_t handoffs_waiting_ = 0;
+  // Graceful leave: the window as leave() found it (who held what), the peers known to
+  // be leaving or gone (self first), what was sent to whom, and the sends in flight.
+  std::vector<NodeRef> leave_window_;
+  std::set<RingId> leavers_;
+  std::set<std::pair<RingId, RingId>> handed_;  // (target, key)
+  std::set<RingId> probed_;
+  std::map<std::uint64_t, HandoffOp> handoffs_;
 
   // Periodic tasks: the next time each is due.
   Time next_stabilize_ = 0;

@@ -108,6 +108,7 @@ void Overlay::handle(Address from, const WriteRequest& m) {
 
 void Overlay::on_reply(const Pending& p, const ReplicateAck& m, Address from) {
   (void)from;
+  if (p.kind == PendingKind::kHandoff) return on_handoff_reply(p.owner, m.error);
   if (p.kind == PendingKind::kPush) {
     auto it = pushes_.find(p.owner);
     if (it == pushes_.end()) return;
@@ -172,8 +173,19 @@ void Overlay::handle(Address from, const Replicate& m) {
     }
   }
   count_refused(&RefusedEntries::replicate, bad);
-  const ErrorCode code = bad ? ErrorCode::kBadSignature : ErrorCode::kOk;
   const std::uint64_t req = m.req;
+  if (leaving_) {
+    // Handing off: what came is handed on with the rest, and the answer says we are
+    // leaving, so that a hand-off sender passes over us and a writer does not count us.
+    std::set<RingId> fresh;
+    for (const Entry& e : good)
+      if (!store_.contains(e)) fresh.insert(e.key());
+    apply(good, [this, from, req] { send(from, ReplicateAck{req, ErrorCode::kLeaving}); });
+    if (fresh.empty()) return;
+    std::erase_if(handed_, [&](const auto& sent) { return fresh.count(sent.second) > 0; });
+    return handoff_step();
+  }
+  const ErrorCode code = bad ? ErrorCode::kBadSignature : ErrorCode::kOk;
   apply(good, [this, from, req, code] { send(from, ReplicateAck{req, code}); });
 }
 

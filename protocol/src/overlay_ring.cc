@@ -411,8 +411,11 @@ void Overlay::handle(Address from, const LeaveNotice& m) {
     set_successors(std::move(list));
   }
   forget(gone);
-  suspects_.erase(gone);  // it left on purpose: nothing to suspect
+  // It left on purpose: nothing to suspect, nor to look for later.
+  suspects_.erase(gone);
+  std::erase_if(lost_, [&](const auto& l) { return l.first.id == gone; });
   if (was_pred) set_predecessors(m.predecessors);
+  leaver_seen(gone);  // if we are leaving too: its keys go past it
   (void)from;
 }
 

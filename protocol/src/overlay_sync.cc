@@ -1,5 +1,6 @@
-// overlay_sync.cc — keeping replicas equal: anti-entropy, range paging, hand-off on leave,
+// overlay_sync.cc — keeping replicas equal: anti-entropy, range paging, pushes,
 // garbage collection of keys that left our range, and journal catch-up after downtime.
+// (Hand-off on leave: overlay_leave.cc.)
 //
 // Anti-entropy. Every interval a peer opens one session per successor it shares a range
 // with: for its j-th successor (j < r) the shared range is (pred_{r-j}, self]. The session
@@ -265,45 +266,6 @@ void Overlay::push(const std::vector<NodeRef>& targets, const std::vector<Entry>
     pushes_.erase(id);
     if (done) done(true);
   }
-}
-
-// ---- graceful leave ----
-
-void Overlay::leave() {
-  if (!joined_ || leaving_ || left_) {
-    left_ = true;
-    return;
-  }
-  leaving_ = true;
-  handoff();
-  if (handoffs_waiting_ == 0) finish_leave();
-}
-
-void Overlay::handoff() {
-  // Range i = (pred_{i+1}, pred_i] (pred_0 = self) gains succ_{r-i} as its new replica.
-  const auto r = static_cast<std::size_t>(config().replication);
-  for (std::size_t i = 0; i < r && i < preds_.size(); ++i) {
-    if (i == 0 && config().bugs.handoff_drops_range) continue;  // planted bug (tests only)
-    const std::size_t target = r - 1 - i;
-    if (target >= succs_.size()) continue;
-    const RingId to = i == 0 ? self().id : preds_[i - 1].id;
-    const std::vector<Entry> entries = entries_in(KeyRange{preds_[i].id, to});
-    if (entries.empty()) continue;
-    ++handoffs_waiting_;
-    push({succs_[target]}, entries, [this](bool) {
-      if (--handoffs_waiting_ == 0) finish_leave();
-    });
-  }
-}
-
-void Overlay::finish_leave() {
-  LeaveNotice notice{self(), succs_, preds_};
-  if (predecessor_) send(predecessor_->addr, notice);
-  if (auto s = successor()) send(s->addr, notice);
-  left_ = true;
-  joined_ = false;
-  pending_.clear();
-  deadlines_.clear();
 }
 
 // ---- garbage collection: keys that left our range go to their replicas, then away ----

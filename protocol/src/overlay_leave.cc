@@ -1,0 +1,168 @@
+// overlay_leave.cc — graceful leave: every key held goes to the peers that become its
+// replicas, then a LeaveNotice tells every peer whose lists name the leaver.
+//
+// Neighbours may leave at the same instant, and a leaver's lists may still name a peer
+// that left a moment ago, so the hand-off is planned per key, and planned again whenever
+// the set of peers known to be leaving (`leavers_`, self first) grows:
+//   pre:  the key's r successors in the window as leave() found it (they hold the key);
+//   post: the key's r successors in the current window, passing over the leavers.
+// Entries go to the members of post that are not in pre; the members of both get an
+// empty Replicate, a probe. A leaving peer answers every Replicate with kLeaving (after
+// storing what it carried, which it hands on in its turn); a target that answers so, or
+// never answers, joins the leavers, and the next round sends its keys one peer further.
+// A key held without this peer among its replicas in pre (a hand-off that came from a
+// neighbour whose lists were stale) goes to every member of post.
+//
+// Of neighbours leaving together, the last to begin finds the others leaving or gone (its
+// probes are refused or time out, or their LeaveNotices came): its plan names the final
+// replicas. The others' plans, made knowing fewer leavers, only add copies on peers of
+// post or on leavers, so the union of the pushes leaves every key on its new replicas.
+#include <algorithm>
+
+#include "overlay.h"
+
+namespace kittengrad {
+
+namespace {
+
+bool holds(const std::vector<NodeRef>& list, const RingId& id) {
+  return std::any_of(list.begin(), list.end(), [&](const NodeRef& n) { return n.id == id; });
+}
+
+// The first r peers from key's successor on, in `window` (clockwise: predecessors, self,
+// successors), passing over `skip`. A window whose lists overlap covers the whole ring
+// and is read as a cycle. Nullopt when the window does not reach key; fewer than r when
+// it ends first.
+std::optional<std::vector<NodeRef>> successors_in(const std::vector<NodeRef>& window,
+                                                  const RingId& key, std::size_t r,
+                                                  const std::set<RingId>& skip) {
+  std::vector<NodeRef> ring;
+  for (const NodeRef& n : window)
+    if (!holds(ring, n.id)) ring.push_back(n);
+  const bool cycle = ring.size() < window.size();
+  const std::size_t n = ring.size();
+  for (std::size_t j = cycle ? 0 : 1; j < n; ++j) {
+    const RingId& before = ring[(j + n - 1) % n].id;
+    if (n > 1 && !in_half_open(key, before, ring[j].id)) continue;
+    std::vector<NodeRef> out;
+    const std::size_t end = cycle ? j + n : n;
+    for (std::size_t k = j; k < end && out.size() < r; ++k) {
+      if (skip.count(ring[k % n].id) == 0) out.push_back(ring[k % n]);
+    }
+    return out;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void Overlay::leave() {
+  if (!joined_ || leaving_ || left_) {
+    left_ = true;
+    return;
+  }
+  leaving_ = true;
+  leave_window_ = window();
+  leavers_.insert(self().id);
+  handoff_step();
+}
+
+void Overlay::handoff_step() {
+  if (left_) return;
+  handoff_round();
+  if (handoffs_.empty()) finish_leave();
+}
+
+void Overlay::handoff_round() {
+  const auto r = static_cast<std::size_t>(config().replication);
+  const std::vector<NodeRef> current = window();
+  std::map<RingId, std::pair<NodeRef, std::vector<Entry>>> sends;
+  std::map<RingId, NodeRef> probes;
+  store_.for_each([&](const RingId& key, const KeySlot& slot) {
+    const auto pre = successors_in(leave_window_, key, r, {});
+    const auto post = successors_in(current, key, r, leavers_);
+    if (!pre || !post) return;  // beyond the window: not ours to place (GC's job)
+    const bool ours = holds(*pre, self().id);
+    // Planted bug (tests only): the range this peer is the first replica of stays behind.
+    if (ours && pre->front().id == self().id && config().bugs.handoff_drops_range) return;
+    for (const NodeRef& t : *post) {
+      if (ours && holds(*pre, t.id)) {
+        if (probed_.count(t.id) == 0) probes.emplace(t.id, t);
+        continue;
+      }
+      if (!handed_.insert({t.id, key}).second) continue;
+      auto& [target, entries] = sends[t.id];
+      target = t;
+      for (const StoredEntry& e : slot.entries) entries.push_back(e.entry);
+    }
+  });
+  // Entries sent are an answer to the probe as well.
+  for (const auto& [id, send] : sends) {
+    probed_.insert(id);
+    probes.erase(id);
+    handoff_send(send.first, send.second);
+  }
+  for (const auto& [id, target] : probes) {
+    probed_.insert(id);
+    handoff_send(target, {});
+  }
+}
+
+void Overlay::handoff_send(const NodeRef& target, const std::vector<Entry>& entries) {
+  const std::uint64_t id = next_id_++;
+  HandoffOp& op = handoffs_[id];
+  op.id = id;
+  op.target = target;
+  const std::size_t page = config().message_entries_max;
+  std::size_t i = 0;
+  do {  // at least one Replicate: an empty one is the probe
+    const auto first = entries.begin() + static_cast<std::ptrdiff_t>(i);
+    const auto last =
+        entries.begin() + static_cast<std::ptrdiff_t>(std::min(entries.size(), i + page));
+    ++op.waiting;
+    request(PendingKind::kHandoff, target, Replicate{0, std::vector<Entry>(first, last)}, id,
+            config().request_retries);
+    i += page;
+  } while (i < entries.size());
+}
+
+void Overlay::on_handoff_reply(std::uint64_t id, ErrorCode code) {
+  auto it = handoffs_.find(id);
+  if (it == handoffs_.end()) return;
+  HandoffOp& op = it->second;
+  // Other refusals (overloaded, bad signature) are left to anti-entropy, as for any push.
+  if (code == ErrorCode::kLeaving || code == ErrorCode::kTimeout) op.target_leaving = true;
+  if (count_down(op.waiting) > 0) return;
+  const RingId target = op.target.id;
+  const bool leaving = op.target_leaving;
+  handoffs_.erase(it);
+  if (leaving) return leaver_seen(target);
+  if (handoffs_.empty()) finish_leave();
+}
+
+void Overlay::leaver_seen(const RingId& id) {
+  if (!leaving_ || left_) return;
+  leavers_.insert(id);
+  handoff_step();
+}
+
+void Overlay::finish_leave() {
+  if (left_) return;
+  // The lists handed on name no peer known to be leaving.
+  auto staying = [this](std::vector<NodeRef> list) {
+    std::erase_if(list, [this](const NodeRef& n) { return leavers_.count(n.id) > 0; });
+    return list;
+  };
+  const LeaveNotice notice{self(), staying(succs_), staying(preds_)};
+  // Every peer whose lists may name us hears it, so none hands anything to us later.
+  std::set<RingId> told;
+  for (const NodeRef& n : window()) {
+    if (n.id != self().id && told.insert(n.id).second) send(n.addr, notice);
+  }
+  left_ = true;
+  joined_ = false;
+  pending_.clear();
+  deadlines_.clear();
+}
+
+}  // namespace kittengrad
