@@ -160,6 +160,9 @@ void Peer::on_persisted(std::uint64_t token) {
 void Peer::on_wakeup() {
   if (left_) return;
   for (auto& [ns, o] : overlays_) o->on_wakeup();
+  // A hand-off can end on a timeout: the peer has left then too.
+  left_ = !overlays_.empty() && std::all_of(overlays_.begin(), overlays_.end(),
+                                            [](const auto& kv) { return kv.second->left(); });
 }
 
 std::optional<Time> Peer::next_wakeup() const {

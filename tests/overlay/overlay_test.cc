@@ -55,6 +55,8 @@ struct Scenario {
   Time join_at = 0, join_spread = 0;  // spread 0: all joins at the same instant
   std::size_t leaves = 0;
   Time leave_at = 0;
+  Time leave_gap = 2 * kMicrosPerSecond;  // 0: every leave at the same instant
+  std::size_t leave_run = 1;  // > 1: the leavers come in runs of this many ring neighbours
   bool partition = false;
   double partition_fraction = 0;
   Time partition_at = 0, heal_at = 0;
@@ -79,7 +81,12 @@ std::string Scenario::describe() const {
     << (net.latency_model == LatencyModel::kUniform ? "uniform" : "lognormal") << " "
     << net.latency_min / kMs << "-" << net.latency_max / kMs << " ms";
   if (joins > 0) s << "; " << joins << " joins at " << join_at / kSecond << " s";
-  if (leaves > 0) s << "; " << leaves << " leaves at " << leave_at / kSecond << " s";
+  if (leaves > 0) {
+    s << "; " << leaves << " leaves";
+    if (leave_run > 1) s << " in runs of " << leave_run << " neighbours";
+    s << " at " << leave_at / kSecond << " s";
+    s << (leave_gap == 0 ? " at once" : ", " + std::to_string(leave_gap / kMs) + " ms apart");
+  }
   if (partition) {
     s << "; partition of " << partition_fraction << " at " << partition_at / kSecond
       << " s, healed at " << heal_at / kSecond << " s";
@@ -226,8 +233,32 @@ void schedule_membership(TestNetwork& net, const Scenario& s, std::shared_ptr<Rn
       if (auto via = pick_joined(net, *rng)) net.add_joining_peer(*via);
     });
   }
+  if (s.leave_run > 1) {
+    const std::size_t count = s.leaves, run = s.leave_run;
+    const Time gap = s.leave_gap;
+    net.at(s.leave_at, [&net, rng, count, run, gap] {
+      // Runs spread evenly from a random start, so that they stay apart.
+      const std::vector<std::size_t> ring = net.ring_order();
+      const std::size_t runs = (count + run - 1) / run;
+      const std::size_t start = rng->below(ring.size());
+      std::vector<std::size_t> leavers;
+      for (std::size_t i = 0; i < count && i + 1 < ring.size(); ++i) {
+        const std::size_t at = start + (i / run) * (ring.size() / runs) + i % run;
+        leavers.push_back(ring[at % ring.size()]);
+      }
+      for (std::size_t i = 0; i < leavers.size(); ++i) {
+        const std::size_t slot = leavers[i];
+        if (gap == 0) {
+          net.leave(slot);  // at once: none has heard of another's leave
+        } else {
+          net.at(net.core().now() + static_cast<Time>(i) * gap, [&net, slot] { net.leave(slot); });
+        }
+      }
+    });
+    return;
+  }
   for (std::size_t i = 0; i < s.leaves; ++i) {
-    net.at(s.leave_at + static_cast<Time>(i) * 2 * kSecond, [&net, rng] {
+    net.at(s.leave_at + static_cast<Time>(i) * s.leave_gap, [&net, rng] {
       if (auto who = pick_joined(net, *rng)) net.leave(*who);
     });
   }
@@ -431,6 +462,38 @@ TEST(Overlay, PlantedHandoffDropsRange) {
   EXPECT_TRUE(control.report.ok()) << control.report.describe();
   s.net.peer.bugs.handoff_drops_range = true;
   expect_caught(run_scenario(s), s, "missing at replica");
+}
+
+// Neighbours that leave at the same instant plan their hand-offs knowing only that they
+// themselves leave: each must find the others leaving and send its keys past them.
+void expect_handoff_complete(Scenario s) {
+  const Outcome control = run_scenario(s);
+  EXPECT_TRUE(control.report.ok()) << control.report.describe();
+  s.net.peer.bugs.handoff_drops_range = true;
+  expect_caught(run_scenario(s), s, "missing at replica");
+}
+
+TEST(Overlay, PlantedHandoffSimultaneousLeaves) {
+  ASSERT_TRUE(crypto_init());
+  Scenario s = planted(env_u64("KG_SEED").value_or(102), "PlantedHandoffSimultaneousLeaves");
+  s.leaves = 12;
+  s.leave_at = 35 * kSecond;
+  s.leave_gap = 0;
+  s.quiet = 60 * kSecond;
+  expect_handoff_complete(s);
+}
+
+// Runs of adjacent peers longer than r leave at once: some keys lose every replica they
+// had at the same instant, and every leaver of a run must pass over the others.
+TEST(Overlay, PlantedHandoffAdjacentLeaves) {
+  ASSERT_TRUE(crypto_init());
+  Scenario s = planted(env_u64("KG_SEED").value_or(102), "PlantedHandoffAdjacentLeaves");
+  s.leaves = 20;  // five runs: the bug drops a run's last range, and one may hold no key
+  s.leave_run = 4;
+  s.leave_at = 35 * kSecond;
+  s.leave_gap = 0;
+  s.quiet = 60 * kSecond;
+  expect_handoff_complete(s);
 }
 
 TEST(Overlay, PlantedJournalBadLink) {
