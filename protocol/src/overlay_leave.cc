@@ -29,23 +29,31 @@ bool holds(const std::vector<NodeRef>& list, const RingId& id) {
   return std::any_of(list.begin(), list.end(), [&](const NodeRef& n) { return n.id == id; });
 }
 
-// The first r peers from key's successor on, in `window` (clockwise: predecessors, self,
-// successors), passing over `skip`. A window whose lists overlap covers the whole ring
-// and is read as a cycle. Nullopt when the window does not reach key; fewer than r when
-// it ends first.
-std::optional<std::vector<NodeRef>> successors_in(const std::vector<NodeRef>& window,
-                                                  const RingId& key, std::size_t r,
-                                                  const std::set<RingId>& skip) {
-  std::vector<NodeRef> ring;
+// A window (clockwise: predecessors, self, successors) as a list of distinct peers. A
+// window whose lists overlap covers the whole ring and is read as a cycle.
+struct Circle {
+  std::vector<NodeRef> peers;
+  bool cycle = false;
+};
+
+Circle circle_of(const std::vector<NodeRef>& window) {
+  Circle c;
   for (const NodeRef& n : window)
-    if (!holds(ring, n.id)) ring.push_back(n);
-  const bool cycle = ring.size() < window.size();
+    if (!holds(c.peers, n.id)) c.peers.push_back(n);
+  c.cycle = c.peers.size() < window.size();
+  return c;
+}
+
+// The first r peers from key's successor on, passing over `skip`. Nullopt when the
+// window does not reach key; fewer than r when it ends first.
+std::optional<std::vector<NodeRef>> successors_in(const Circle& c, const RingId& key,
+                                                  std::size_t r, const std::set<RingId>& skip) {
+  const std::vector<NodeRef>& ring = c.peers;
   const std::size_t n = ring.size();
-  for (std::size_t j = cycle ? 0 : 1; j < n; ++j) {
-    const RingId& before = ring[(j + n - 1) % n].id;
-    if (n > 1 && !in_half_open(key, before, ring[j].id)) continue;
+  for (std::size_t j = c.cycle ? 0 : 1; j < n; ++j) {
+    if (n > 1 && !in_half_open(key, ring[(j + n - 1) % n].id, ring[j].id)) continue;
     std::vector<NodeRef> out;
-    const std::size_t end = cycle ? j + n : n;
+    const std::size_t end = c.cycle ? j + n : n;
     for (std::size_t k = j; k < end && out.size() < r; ++k) {
       if (skip.count(ring[k % n].id) == 0) out.push_back(ring[k % n]);
     }
@@ -75,11 +83,13 @@ void Overlay::handoff_step() {
 
 void Overlay::handoff_round() {
   const auto r = static_cast<std::size_t>(config().replication);
-  const std::vector<NodeRef> current = window();
+  const Circle before = circle_of(leave_window_);
+  const Circle current = circle_of(window());
+  const std::set<RingId> none;
   std::map<RingId, std::pair<NodeRef, std::vector<Entry>>> sends;
   std::map<RingId, NodeRef> probes;
   store_.for_each([&](const RingId& key, const KeySlot& slot) {
-    const auto pre = successors_in(leave_window_, key, r, {});
+    const auto pre = successors_in(before, key, r, none);
     const auto post = successors_in(current, key, r, leavers_);
     if (!pre || !post) return;  // beyond the window: not ours to place (GC's job)
     const bool ours = holds(*pre, self().id);
@@ -113,7 +123,8 @@ void Overlay::handoff_send(const NodeRef& target, const std::vector<Entry>& entr
   HandoffOp& op = handoffs_[id];
   op.id = id;
   op.target = target;
-  const std::size_t page = config().message_entries_max;
+  const std::size_t page = std::max<std::size_t>(
+      1, std::min(config().message_entries_max, limits_.entries));
   std::size_t i = 0;
   do {  // at least one Replicate: an empty one is the probe
     const auto first = entries.begin() + static_cast<std::ptrdiff_t>(i);
