@@ -317,6 +317,12 @@ void Overlay::stabilize() {
 
 void Overlay::on_reply(const Pending& p, const GetNeighboursReply& m) {
   const NodeRef s = p.to;
+  // A reply from a node that is no longer our successor, and farther than the one we have
+  // now, is stale: a lost-node probe has since found a closer successor (after a partition,
+  // the way back into the other ring). Taken as is, the old successor's list would replace
+  // the closer one and the rings would stay apart. The next round asks the new successor.
+  const auto current = successor();
+  if (current && current->id != s.id && !in_open(s.id, self().id, current->id)) return;
   std::vector<NodeRef> list;
   const bool better = m.predecessor && m.predecessor->id != self().id &&
                       in_open(m.predecessor->id, self().id, s.id) &&
