@@ -183,11 +183,21 @@ void Overlay::probe_lost() {
                               : replicas.front();
         if (s.id == self().id) return;
         std::erase_if(lost_, [&](const auto& l) { return l.first.id == probe.id; });
+        // Two candidates: the node the lookup names, and the probed node itself, which
+        // answered and so is alive. The lookup may be answered by our own side (fingers
+        // lead back into our ring, which names the successor we have); the probed node
+        // is then the only news from the other ring. Any live node before our successor
+        // is a closer one, and stabilize walks back from it to the true successor.
         const auto succ = successor();
-        if (!succ || in_open(s.id, self().id, succ->id)) {
-          std::vector<NodeRef> list{s};
+        std::optional<NodeRef> best;
+        for (const NodeRef& c : {s, probe}) {
+          if (c.id == self().id || (succ && !in_open(c.id, self().id, succ->id))) continue;
+          if (!best || in_open(c.id, self().id, best->id)) best = c;
+        }
+        if (best) {
+          std::vector<NodeRef> list{*best};
           list.insert(list.end(), succs_.begin(), succs_.end());
-          suspects_.erase(s.id);
+          suspects_.erase(best->id);
           set_successors(std::move(list));
         }
       },

@@ -425,6 +425,23 @@ TEST(Overlay, Seed213PartitionThenAdjacentCrashReconverges) {
   expect_seed_passes(213, {}, "Seed213PartitionThenAdjacentCrashReconverges");
 }
 
+// Successor lists of r (KG_SUCC_EQ_R=1): during the partition a peer lost all its
+// successors and fingers, fell back on a predecessor, and walked back round the ring one
+// predecessor per round. Two such walkers each ended at a peer that had lost its own
+// predecessor and took them in: two rings, each consistent, crossing at those peers. The
+// walkers' lost-node probes were answered by their own side, which named the successor
+// they already had; the probed node itself, alive and closer, went unused.
+TEST(Overlay, Seed595SuccessorsEqRPartitionWalkersReconverge) {
+  expect_seed_passes(595, {.successors_eq_r = true, .quiet = std::nullopt},
+                     "Seed595SuccessorsEqRPartitionWalkersReconverge");
+}
+
+// The same with r = 2 and a crash of r-1 adjacent peers (their disks lost) after the heal.
+TEST(Overlay, Seed674SuccessorsEqRPartitionThenCrashReconverges) {
+  expect_seed_passes(674, {.successors_eq_r = true, .quiet = std::nullopt},
+                     "Seed674SuccessorsEqRPartitionThenCrashReconverges");
+}
+
 // ---------------------------------------------------------------- planted bugs ----
 
 // A small quiet run with one planted bug and no anti-entropy to repair it.
