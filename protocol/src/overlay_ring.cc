@@ -184,11 +184,21 @@ void Overlay::probe_lost() {
                               : replicas.front();
         if (s.id == self().id) return;
         std::erase_if(lost_, [&](const auto& l) { return l.first.id == probe.id; });
+        // Two candidates: the node the lookup names, and the probed node itself, which
+        // answered and so is alive. The lookup may be answered by our own side (fingers
+        // lead back into our ring, which names the successor we have); the probed node
+        // is then the only news from the other ring. Any live node before our successor
+        // is a closer one, and stabilize walks back from it to the true successor.
         const auto succ = successor();
-        if (!succ || in_open(s.id, self().id, succ->id)) {
-          std::vector<NodeRef> list{s};
+        std::optional<NodeRef> best;
+        for (const NodeRef& c : {s, probe}) {
+          if (c.id == self().id || (succ && !in_open(c.id, self().id, succ->id))) continue;
+          if (!best || in_open(c.id, self().id, best->id)) best = c;
+        }
+        if (best) {
+          std::vector<NodeRef> list{*best};
           list.insert(list.end(), succs_.begin(), succs_.end());
-          suspects_.erase(s.id);
+          suspects_.erase(best->id);
           set_successors(std::move(list));
         }
       },
@@ -318,6 +328,12 @@ void Overlay::stabilize() {
 
 void Overlay::on_reply(const Pending& p, const GetNeighboursReply& m) {
   const NodeRef s = p.to;
+  // A reply from a node that is no longer our successor, and farther than the one we have
+  // now, is stale: a lost-node probe has since found a closer successor (after a partition,
+  // the way back into the other ring). Taken as is, the old successor's list would replace
+  // the closer one and the rings would stay apart. The next round asks the new successor.
+  const auto current = successor();
+  if (current && current->id != s.id && !in_open(s.id, self().id, current->id)) return;
   std::vector<NodeRef> list;
   const bool better = m.predecessor && m.predecessor->id != self().id &&
                       in_open(m.predecessor->id, self().id, s.id) &&

@@ -11,6 +11,9 @@
 //   KG_SEEDS=N   run seeds 1..N (default 200; the sanitizer preset uses 24)
 //   KG_SEED=S    run only seed S (the reproduction command every failure prints)
 //   KG_QUIET_S=Q make the quiet phase Q seconds (triage of slow convergence)
+//   KG_SUCC_EQ_R=1 force every successor list to r entries, the shortest legal length
+//                (the other draws stay as they are): a ring with no slack in its lists
+//                after a partition or a crash, where seed 213 first failed
 //
 // The planted-bug tests show the checkers can fail: each turns on one bug of
 // PeerConfig::bugs and asserts the report names it, with the seed.
@@ -40,8 +43,9 @@ std::optional<std::uint64_t> env_u64(const char* name) {
   return std::strtoull(v, nullptr, 10);
 }
 
-std::string repro_for(std::uint64_t seed, const std::string& filter) {
-  return "KG_SEED=" + std::to_string(seed) + " ./build/tests/overlay_test --gtest_filter='" +
+std::string repro_for(std::uint64_t seed, const std::string& filter,
+                      const std::string& env = "") {
+  return env + "KG_SEED=" + std::to_string(seed) + " ./build/tests/overlay_test --gtest_filter='" +
          filter + "'";
 }
 
@@ -105,14 +109,30 @@ Time range_s(Rng& rng, double lo_s, double hi_s) {
   return rng.range(static_cast<Time>(lo_s * kSecond), static_cast<Time>(hi_s * kSecond));
 }
 
+// What the environment changes in a drawn scenario (the named regression tests draw
+// theirs with the defaults, whatever the environment says).
+struct DrawOptions {
+  bool successors_eq_r = false;
+  std::optional<Time> quiet;
+};
+
+DrawOptions options_from_env() {
+  DrawOptions o;
+  o.successors_eq_r = env_u64("KG_SUCC_EQ_R").value_or(0) != 0;
+  // Triage: a longer quiet phase tells "converges slowly" from "never converges".
+  if (auto quiet_s = env_u64("KG_QUIET_S")) o.quiet = static_cast<Time>(*quiet_s) * kSecond;
+  return o;
+}
+
 // Protocol parameters within their legal ranges; small limits force the paging and
 // multi-round paths open.
-void draw_peer_config(Rng& rng, PeerConfig& p) {
+void draw_peer_config(Rng& rng, PeerConfig& p, const DrawOptions& o) {
   const double u = rng.uniform01();
   p.replication = u < 0.15 ? 2 : (u < 0.85 ? 3 : 4);
   p.write_quorum = static_cast<int>(rng.range(1, p.replication));
   p.read_quorum = static_cast<int>(rng.range(1, p.replication));
   p.successors = static_cast<int>(rng.range(p.replication, 10));
+  if (o.successors_eq_r) p.successors = p.replication;  // after the draw: the rest stays
   p.stabilize_interval = range_s(rng, 1, 5);
   p.check_predecessor_interval = range_s(rng, 1, 5);
   p.fix_fingers_interval = range_s(rng, 2, 10);
@@ -189,13 +209,14 @@ void draw_faults(Rng& rng, Scenario& s) {
   }
 }
 
-Scenario draw_scenario(std::uint64_t seed) {
+Scenario draw_scenario(std::uint64_t seed, const DrawOptions& o = options_from_env()) {
   Rng rng = Rng::derive(seed, "scenario");
   Scenario s;
   s.seed = seed;
   s.net.seed = seed;
-  s.net.repro = repro_for(seed, "Seeds/OverlayRandomized.*");
-  draw_peer_config(rng, s.net.peer);
+  s.net.repro =
+      repro_for(seed, "Seeds/OverlayRandomized.*", o.successors_eq_r ? "KG_SUCC_EQ_R=1 " : "");
+  draw_peer_config(rng, s.net.peer, o);
   draw_network(rng, s.net);
   s.peers = draw_peer_count(rng);
   if (seed % 100 == 50) s.peers = 1000;  // the top of the range, twice in 200 seeds
@@ -207,9 +228,8 @@ Scenario draw_scenario(std::uint64_t seed) {
   s.workload.lookups_per_s = 3;
   s.workload.batch_entries_max = 8;
   const PeerConfig& p = s.net.peer;
-  s.quiet = 10 * p.anti_entropy_interval + 10 * p.stabilize_interval + 60 * kSecond;
-  // Triage: a longer quiet phase tells "converges slowly" from "never converges".
-  if (auto quiet_s = env_u64("KG_QUIET_S")) s.quiet = static_cast<Time>(*quiet_s) * kSecond;
+  s.quiet = o.quiet.value_or(10 * p.anti_entropy_interval + 10 * p.stabilize_interval +
+                             60 * kSecond);
   return s;
 }
 
@@ -415,6 +435,42 @@ TEST(Overlay, SameSeedSameRun) {
   Scenario other = s;
   other.net.seed = s.seed + 1;  // same scenario, other random streams
   EXPECT_NE(run_scenario(other).fingerprint, a.fingerprint);
+}
+
+// ----------------------------------------------------------------- regressions ----
+
+// A seed that once failed, kept under a name: the scenario it drew, whatever the
+// environment says, must pass every checker.
+void expect_seed_passes(std::uint64_t seed, const DrawOptions& o, const std::string& test) {
+  ASSERT_TRUE(crypto_init());
+  Scenario s = draw_scenario(seed, o);
+  s.net.repro = repro_for(seed, "Overlay." + test);
+  const Outcome out = run_scenario(s);
+  EXPECT_TRUE(out.report.ok()) << s.describe() << "\n" << out.report.describe();
+}
+
+// A stabilize reply from a former successor replaced the closer successor a lost-node
+// probe had just found across the healed partition: an arc of eight peers stayed a ring
+// of its own, its keys held by peers that are not their successors.
+TEST(Overlay, Seed213PartitionThenAdjacentCrashReconverges) {
+  expect_seed_passes(213, {}, "Seed213PartitionThenAdjacentCrashReconverges");
+}
+
+// Successor lists of r (KG_SUCC_EQ_R=1): during the partition a peer lost all its
+// successors and fingers, fell back on a predecessor, and walked back round the ring one
+// predecessor per round. Two such walkers each ended at a peer that had lost its own
+// predecessor and took them in: two rings, each consistent, crossing at those peers. The
+// walkers' lost-node probes were answered by their own side, which named the successor
+// they already had; the probed node itself, alive and closer, went unused.
+TEST(Overlay, Seed595SuccessorsEqRPartitionWalkersReconverge) {
+  expect_seed_passes(595, {.successors_eq_r = true, .quiet = std::nullopt},
+                     "Seed595SuccessorsEqRPartitionWalkersReconverge");
+}
+
+// The same with r = 2 and a crash of r-1 adjacent peers (their disks lost) after the heal.
+TEST(Overlay, Seed674SuccessorsEqRPartitionThenCrashReconverges) {
+  expect_seed_passes(674, {.successors_eq_r = true, .quiet = std::nullopt},
+                     "Seed674SuccessorsEqRPartitionThenCrashReconverges");
 }
 
 // ---------------------------------------------------------------- planted bugs ----
