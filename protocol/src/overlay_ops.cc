@@ -13,6 +13,13 @@ namespace kittengrad {
 
 namespace {
 constexpr std::size_t kWriteEntriesMax = 4096;  // a larger batch is a bad request
+
+// What a replica serves a reader. Planted bug read_serves_stale (tests only): the newest
+// entry (the last in lookup order) is left out.
+std::vector<Entry> served(std::vector<Entry> entries, const PeerConfig& config) {
+  if (config.bugs.read_serves_stale && !entries.empty()) entries.pop_back();
+  return entries;
+}
 }
 
 void Overlay::handle(Address from, const WriteRequest& m) {
@@ -152,7 +159,12 @@ void Overlay::handle(Address from, const Replicate& m) {
   }
   std::size_t bad = 0;
   std::vector<Entry> good;
+  // Planted bug (tests only): the first entry of the first Replicate is acknowledged but
+  // never stored, once; without anti-entropy this replica stays one entry short.
+  const bool drop_first = config().bugs.replica_drops_one_entry && !planted_dropped_;
+  planted_dropped_ = planted_dropped_ || drop_first;
   for (const Entry& e : m.entries) {
+    if (drop_first && &e == &m.entries.front()) continue;
     if (e.ns == ns_ && verify_entry(e)) {
       good.push_back(e);
     } else {
@@ -188,7 +200,8 @@ std::size_t Overlay::apply(const std::vector<Entry>& entries, std::function<void
   for (const Entry& e : entries) {
     if (!store_.insert(e)) continue;
     ++store_version_;
-    journal_.append(e, wall);
+    // Planted bug journal_skips_entry (tests only): the entry is stored, not journalled.
+    if (!config().bugs.journal_skips_entry || store_.entry_count() != 1) journal_.append(e, wall);
     records.push_back(StorageRecord{ns_, e});
     fresh.push_back(e);
   }
@@ -224,7 +237,7 @@ void Overlay::handle(Address from, const ReadRequest& m) {
   op.client = from;
   op.client_req = m.req;
   op.key = key;
-  op.merged = entries_of(key);
+  op.merged = served(entries_of(key), config());
   op.waiting = others.size();
   if (others.empty()) return finish_read(op);
   for (const NodeRef& n : others)
@@ -232,7 +245,7 @@ void Overlay::handle(Address from, const ReadRequest& m) {
 }
 
 void Overlay::handle(Address from, const ReadReplica& m) {
-  send(from, ReadReplicaReply{m.req, entries_of(m.key)});
+  send(from, ReadReplicaReply{m.req, served(entries_of(m.key), config())});
 }
 
 void Overlay::on_reply(const Pending& p, const ReadReplicaReply& m) {

@@ -67,6 +67,9 @@ struct NetConfig {
   std::int64_t clock_skew_ms_max = 0;  // each node's wall clock off by [-x, x] ms
 
   PeerConfig peer;
+  // The planted bugs of peer.bugs apply to the peers in these slots only (empty: to all):
+  // "one replica drops an entry" needs the others honest.
+  std::vector<std::size_t> planted_bug_slots;
   ClientConfig client;
   std::vector<std::string> namespaces = {"default"};
 

@@ -78,6 +78,15 @@ struct WorkloadStats {
   std::uint64_t inserts = 0, updates = 0, batches = 0, lookups = 0, skipped = 0;
 };
 
+// What the lifecycle calls did in a run (fault coverage is counted from these and the
+// engine's NetMetrics, not from what a scenario planned).
+struct LifecycleCounts {
+  std::uint64_t joins = 0, joins_done = 0;            // add_joining_peer; ... that joined
+  std::uint64_t leaves = 0, leaves_done = 0;          // leave(); ... that has_left()
+  std::uint64_t crashes = 0, crashes_disk_lost = 0;   // crash()
+  std::uint64_t recoveries = 0, recoveries_done = 0;  // recover(); ... that joined again
+};
+
 class TestNetwork {
  public:
   explicit TestNetwork(NetConfig config);
@@ -109,18 +118,28 @@ class TestNetwork {
   [[nodiscard]] std::size_t clients() const;
   // Namespace of a write: its first entry's. REQUIRES: entries non-empty.
   std::uint64_t write(std::size_t client, std::vector<Entry> entries, std::size_t gateway);
+  // A lookup outside the history (in_history false) is still an op of ops(): the final
+  // reads of the checkers are such lookups, judged against the history, not part of it.
   std::uint64_t lookup(std::size_t client, const Cid& canonical, std::size_t gateway,
-                       const std::string& ns = "");
+                       const std::string& ns = "", bool in_history = true);
   std::uint64_t route(std::size_t client, const RingId& key, std::size_t gateway,
                       const std::string& ns = "");
   [[nodiscard]] const History& history() const { return history_; }
   [[nodiscard]] const std::map<std::uint64_t, OpRecord>& ops() const { return ops_; }
   [[nodiscard]] std::size_t ops_in_flight() const;
+  // Ops the Client objects themselves still hold (should match ops_in_flight()).
+  [[nodiscard]] std::size_t client_ops_in_flight() const;
+  // Every canonical written through write(), by (namespace, ring key).
+  [[nodiscard]] const std::map<std::pair<std::string, RingId>, Cid>& written_canonicals() const {
+    return written_canonicals_;
+  }
 
   // ---- Workload ----
+  // Starts a seeded workload. Called again (say, once per namespace), it adds another
+  // workload with a random stream of its own; the first keeps the stream it always had.
   void start_workload(const WorkloadConfig& config);
   [[nodiscard]] const WorkloadStats& workload_stats() const { return workload_stats_; }
-  // Canonicals the workload created, in creation order.
+  // Canonicals the workloads created, in creation order.
   [[nodiscard]] const std::vector<Cid>& canonicals() const { return canonicals_; }
   // A signed entry by one of the workload's authors (tests that write by hand).
   [[nodiscard]] Entry make_update(const Cid& canonical, const std::string& ns = "");
@@ -150,6 +169,7 @@ class TestNetwork {
   [[nodiscard]] const NetCore& core() const { return core_; }
   [[nodiscard]] const NetConfig& config() const { return core_.config(); }
   [[nodiscard]] const NetMetrics& metrics() const { return core_.metrics(); }
+  [[nodiscard]] const LifecycleCounts& lifecycle() const { return lifecycle_; }
   [[nodiscard]] std::uint64_t fingerprint() const { return core_.fingerprint(); }
   // Hash over every slot's state, store contents and journal heads: equal final states.
   [[nodiscard]] std::uint64_t state_fingerprint() const;
@@ -168,6 +188,7 @@ class TestNetwork {
  private:
   struct PeerSlot;
   struct ClientSlot;
+  struct Workload;
 
   std::size_t new_slot();
   void start_peer(std::size_t slot);
@@ -176,9 +197,11 @@ class TestNetwork {
   std::uint64_t submit(std::size_t client, OpKind kind, const std::string& ns, std::size_t gateway,
                        std::uint64_t client_op, std::size_t entries);
   [[nodiscard]] const std::string& ns_or_default(const std::string& ns) const;
-  void workload_tick();
-  void workload_write(std::size_t client, std::size_t gateway);
-  void workload_lookup(std::size_t client, std::size_t gateway);
+  void workload_tick(std::size_t w);
+  void workload_write(std::size_t w, std::size_t client, std::size_t gateway);
+  void workload_lookup(std::size_t w, std::size_t client, std::size_t gateway);
+  Rng& workload_rng(std::size_t w);
+  [[nodiscard]] PeerConfig slot_config(std::size_t slot) const;
   [[nodiscard]] Cid random_cid(Rng& rng) const;
 
   NetCore core_;
@@ -193,9 +216,10 @@ class TestNetwork {
   std::function<void(std::size_t)> peer_hook_;
   std::vector<std::string> errors_;
   Rng choice_rng_;  // bootstrap choices of recover()
+  LifecycleCounts lifecycle_;
+  std::map<std::pair<std::string, RingId>, Cid> written_canonicals_;
 
-  WorkloadConfig workload_;
-  bool workload_on_ = false;
+  std::vector<std::unique_ptr<Workload>> workloads_;
   Rng workload_rng_;
   std::vector<KeyPair> authors_;
   std::vector<Cid> canonicals_;
