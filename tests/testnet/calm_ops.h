@@ -36,6 +36,22 @@ struct CalmOps {
 
 using Windows = std::vector<std::pair<Time, Time>>;
 
+// After a fault the ring needs a while before every op can succeed again: a dead peer is
+// noticed after a request timeout and its retries, successor lists are repaired over a
+// few stabilize rounds, a client tries several replicas before it gives up. Ops invoked
+// within this long after a fault are not held to calm_ok_min.
+[[nodiscard]] inline Time settle_time(const PeerConfig& p) {
+  return 4 * p.stabilize_interval + 4 * p.request_timeout + 10 * kMicrosPerSecond;
+}
+
+// The least share of writes acknowledged, and of lookups answered, outside fault windows:
+// in any one run (calm_ok_min), and over the runs of a shard with the same loss rate
+// (calm_shard_ok_min, once there are kCalmShardSeedsMin of them). Chosen from
+// overlay_test's seeds 1-200; the figures are in calm_ops.cc.
+[[nodiscard]] double calm_ok_min(double loss);
+[[nodiscard]] double calm_shard_ok_min(double loss);
+inline constexpr std::size_t kCalmShardSeedsMin = 4;
+
 // Counts the ops of net.history() invoked outside every window, by outcome (ok or not),
 // per namespace if `ns` is given.
 [[nodiscard]] CalmOps calm_ops(const TestNetwork& net, const Windows& faults,
