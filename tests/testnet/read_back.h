@@ -28,8 +28,9 @@ struct ReadBack {
   Time took = 0;  // virtual time from the first lookup to the last answer
 };
 
-// Looks up every canonical of net.written_canonicals(), one every kReadBackGap, and runs
-// the network until every lookup has completed or `budget` has passed.
+// Looks up every canonical of net.written_canonicals(), one every kReadBackGap, through a
+// client of its own (outside net.ops() and net.history()), and runs the network until
+// every lookup has completed or `budget` has passed.
 inline constexpr Time kReadBackGap = kMicrosPerMs;
 [[nodiscard]] ReadBack read_back(TestNetwork& net, Time budget = 120 * kMicrosPerSecond);
 

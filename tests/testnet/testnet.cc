@@ -362,12 +362,11 @@ std::uint64_t TestNetwork::write(std::size_t client, std::vector<Entry> entries,
 }
 
 std::uint64_t TestNetwork::lookup(std::size_t client, const Cid& canonical, std::size_t gateway,
-                                  const std::string& ns, bool in_history) {
+                                  const std::string& ns) {
   ClientSlot& c = *clients_.at(client);
   const std::string& name = ns_or_default(ns);
   const std::uint64_t id = next_op_;
-  // Completing an op the history never saw invoked is a no-op there (History::complete).
-  if (in_history) history_.invoke_lookup(id, name, canonical.ring_key(), now());
+  history_.invoke_lookup(id, name, canonical.ring_key(), now());
   const std::uint64_t op = c.client->lookup(name, canonical, slots_.at(gateway)->addr);
   submit(client, OpKind::kLookup, name, gateway, op, 0);
   core_.kick(c.addr);

@@ -118,10 +118,8 @@ class TestNetwork {
   [[nodiscard]] std::size_t clients() const;
   // Namespace of a write: its first entry's. REQUIRES: entries non-empty.
   std::uint64_t write(std::size_t client, std::vector<Entry> entries, std::size_t gateway);
-  // A lookup outside the history (in_history false) is still an op of ops(): the final
-  // reads of the checkers are such lookups, judged against the history, not part of it.
   std::uint64_t lookup(std::size_t client, const Cid& canonical, std::size_t gateway,
-                       const std::string& ns = "", bool in_history = true);
+                       const std::string& ns = "");
   std::uint64_t route(std::size_t client, const RingId& key, std::size_t gateway,
                       const std::string& ns = "");
   [[nodiscard]] const History& history() const { return history_; }
