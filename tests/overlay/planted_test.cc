@@ -5,6 +5,7 @@
 // the seed and the KG_SEED command that replays it. The bugs are chosen to break what
 // users read or what the stores and journals promise, each seen by a different checker:
 //
+//   replica_skips_writes     durable at W before the ack     "fewer than W"
 //   read_serves_stale        final reads through a client   "missing from the final reads"
 //   replica_drops_one_entry  replicas of a key are equal     "another replica"
 //   gc_keeps_keys            only the r successors hold it    "not among its"
@@ -116,6 +117,15 @@ void expect_caught(const Plan& p, const std::string& what) {
                 out.violations.size() + out.suppressed, v.c_str());
     break;
   }
+}
+
+// (overlay_test's PlantedReplicaSkipsWrites shows the replica check firing on this bug.)
+TEST(Planted, ReplicaAcksWithoutStoring) {
+  ASSERT_TRUE(crypto_init());
+  Plan p = plan("ReplicaAcksWithoutStoring", 208);
+  expect_control_passes(p);
+  p.net.peer.bugs.replica_skips_writes = true;
+  expect_caught(p, "fewer than W");
 }
 
 TEST(Planted, ReadServesStale) {

@@ -364,6 +364,14 @@ CheckReport check_all(const TestNetwork& net, const QuiescenceOptions& options,
                       const ReadBack* reads) {
   CheckReport report = new_report(net);
   for (const std::string& e : net.errors()) report.add("harness: " + e);
+  // A few examples and a count: one broken write path must not crowd out other kinds.
+  constexpr std::size_t kEarlyAcksShown = 5;
+  const std::vector<std::string>& early = net.early_acks();
+  for (std::size_t i = 0; i < early.size() && i < kEarlyAcksShown; ++i) report.add(early[i]);
+  if (early.size() > kEarlyAcksShown) {
+    report.add("... " + std::to_string(early.size() - kEarlyAcksShown) +
+               " more writes acknowledged with an entry durable at fewer than W peers");
+  }
   const std::size_t r = static_cast<std::size_t>(std::max(1, net.config().peer.replication));
   for (const std::string& ns : net.config().namespaces) {
     const std::vector<Member> members = ring_members(net, ns, report);

@@ -9,8 +9,9 @@
 //     stabilize and anti-entropy rounds passed) and checks convergence: the ring is
 //     correct; every key is held by exactly its r successors among the live peers; all
 //     replicas of a key are equal; no acknowledged write is lost and nothing was invented
-//     (check_history on final reads taken through a client: read_back.h); no client op is
-//     still in flight; every journal chain verifies and holds every entry its peer
+//     (check_history on final reads taken through a client: read_back.h); every write
+//     was durable at W peers when its acknowledgement reached the client
+//     (TestNetwork::early_acks); no client op is still in flight; every journal chain verifies and holds every entry its peer
 //     stores; no peer has dropped a key of its own range (a key its journal has, its
 //     store has not).
 // Neither aborts: each returns a CheckReport, so a test can assert that a planted bug is

@@ -76,6 +76,15 @@ TestNetwork::TestNetwork(NetConfig config)
       workload_rng_(Rng::derive(core_.config().seed, "workload")) {
   assert(!core_.config().namespaces.empty());
   core_.set_node_hook([this](Address a) { on_node_event(a); });
+  core_.set_durable_hook([this](Address a, const StorageRecord& r) { on_durable(a, r); });
+}
+
+void TestNetwork::on_durable(Address a, const StorageRecord& record) {
+  if (a >= slots_.size()) return;  // a raw node of a test's own
+  const auto* e = std::get_if<Entry>(&record.item);
+  if (e == nullptr) return;
+  std::vector<Address>& at = durable_at_[entry_hash(*e)];
+  if (std::find(at.begin(), at.end(), a) == at.end()) at.push_back(a);
 }
 
 TestNetwork::~TestNetwork() = default;
@@ -393,8 +402,28 @@ void TestNetwork::harvest(std::size_t client) {
     if (rec.kind != OpKind::kRoute) {
       history_.complete(rec.id, status_of(r), r.done, r.entries);
     }
+    if (rec.kind == OpKind::kWrite && r.error == ErrorCode::kOk) {
+      check_acknowledged(rec, history_.ops().at(rec.id).entries);
+    }
     rec.done = true;
     rec.result = std::move(r);
+  }
+}
+
+// A write is acknowledged once W replicas hold every entry durably (fewer only when the
+// ring has fewer peers): by now each entry must have become durable at that many peers.
+void TestNetwork::check_acknowledged(const OpRecord& rec, const std::vector<Hash256>& entries) {
+  const std::size_t joined = joined_slots(rec.ns).size();
+  const std::size_t w = std::min(static_cast<std::size_t>(std::max(1, config().peer.write_quorum)),
+                                 std::max<std::size_t>(joined, 1));
+  for (const Hash256& h : entries) {
+    const auto it = durable_at_.find(h);
+    const std::size_t copies = it == durable_at_.end() ? 0 : it->second.size();
+    if (copies >= w) continue;
+    early_acks_.push_back("write #" + std::to_string(rec.id) + " acknowledged at t=" +
+                          std::to_string(now()) + " us while an entry of it was durable at " +
+                          std::to_string(copies) + " peers, fewer than W = " + std::to_string(w));
+    return;
   }
 }
 

@@ -127,6 +127,9 @@ class TestNetwork {
   [[nodiscard]] std::size_t ops_in_flight() const;
   // Ops the Client objects themselves still hold (should match ops_in_flight()).
   [[nodiscard]] std::size_t client_ops_in_flight() const;
+  // Acknowledged writes of which some entry was durable at fewer than min(W, joined peers)
+  // peers when the client heard the acknowledgement: one line each (checkers report them).
+  [[nodiscard]] const std::vector<std::string>& early_acks() const { return early_acks_; }
   // Every canonical written through write(), by (namespace, ring key).
   [[nodiscard]] const std::map<std::pair<std::string, RingId>, Cid>& written_canonicals() const {
     return written_canonicals_;
@@ -192,6 +195,8 @@ class TestNetwork {
   void start_peer(std::size_t slot);
   void on_node_event(Address a);
   void harvest(std::size_t client);
+  void on_durable(Address a, const StorageRecord& record);
+  void check_acknowledged(const OpRecord& rec, const std::vector<Hash256>& entries);
   std::uint64_t submit(std::size_t client, OpKind kind, const std::string& ns, std::size_t gateway,
                        std::uint64_t client_op, std::size_t entries);
   [[nodiscard]] const std::string& ns_or_default(const std::string& ns) const;
@@ -216,6 +221,10 @@ class TestNetwork {
   Rng choice_rng_;  // bootstrap choices of recover()
   LifecycleCounts lifecycle_;
   std::map<std::pair<std::string, RingId>, Cid> written_canonicals_;
+  // Peers at which each entry ever became durable (disk loss later does not undo that an
+  // acknowledgement came after it): what an acknowledgement is judged against.
+  std::map<Hash256, std::vector<Address>> durable_at_;
+  std::vector<std::string> early_acks_;
 
   std::vector<std::unique_ptr<Workload>> workloads_;
   Rng workload_rng_;
