@@ -279,6 +279,7 @@ struct Outcome {
   CalmOps calm;               // client ops outside the fault windows
   LifecycleCounts lifecycle;  // what the faults did (not what was planned)
   NetMetrics metrics;
+  std::size_t acks_below_w_partitioned = 0;  // TestNetwork::early_acks_partitioned
 };
 
 // The windows in which a fault of the scenario (or the settling after it) is under way.
@@ -319,6 +320,7 @@ Outcome run_scenario(const Scenario& s, bool per_event_checks = true) {
   out.calm = calm_ops(net, fault_windows(s));
   out.lifecycle = net.lifecycle();
   out.metrics = net.metrics();
+  out.acks_below_w_partitioned = net.early_acks_partitioned();
   return out;
 }
 
@@ -374,9 +376,10 @@ TEST_P(OverlayRandomized, Seeds) {
     const CalmOps& c = out.calm;
     std::printf(
         "seed %4llu: %4zu peers, %5zu writes ok, %5zu lookups ok; outside faults %4zu/%4zu "
-        "writes, %4zu/%4zu lookups ok (loss %.2f); %5.2f s  %s\n",
+        "writes, %4zu/%4zu lookups ok (loss %.2f); %zu acks below W in partitions; %5.2f s  %s\n",
         static_cast<unsigned long long>(seed), out.slots, out.writes, out.lookups, c.writes_ok,
-        c.writes, c.lookups_ok, c.lookups, s.loss, wall_s, out.report.ok() ? "ok" : "FAILED");
+        c.writes, c.lookups_ok, c.lookups, s.loss, out.acks_below_w_partitioned, wall_s,
+        out.report.ok() ? "ok" : "FAILED");
     const std::string why =
         s.describe() + "\n" + out.report.describe() + "\n  reproduce: " + s.net.repro;
     EXPECT_TRUE(out.report.ok()) << why;

