@@ -351,7 +351,8 @@ void Overlay::gc_hand_on(const std::vector<RingId>& keys, const std::vector<Node
   const bool still_ours = std::any_of(replicas.begin(), replicas.end(),
                                       [&](const NodeRef& n) { return n.id == self().id; });
   const bool own_too = config().bugs.gc_erases_own_keys;  // planted bug (tests only)
-  if ((still_ours && !own_too) || replicas.size() < static_cast<std::size_t>(config().replication)) {
+  const bool too_few = replicas.size() < static_cast<std::size_t>(config().replication);
+  if ((still_ours && !own_too) || too_few) {
     for (const RingId& k : keys) gc_in_flight_.erase(k);
     return;
   }

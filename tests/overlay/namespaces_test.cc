@@ -266,9 +266,13 @@ std::vector<std::string> faults_not_seen(const Scenario& s, const Outcome& o) {
   const auto crashed = static_cast<std::uint64_t>(s.net.peer.replication - 1);
   if (s.joins > 0 && l.joins_done == 0) missing.push_back("no join completed");
   if (s.leaves > 0 && l.leaves_done == 0) missing.push_back("no leave completed");
-  if (s.partition && o.metrics.dropped_partition == 0) missing.push_back("the partition cut nothing");
+  if (s.partition && o.metrics.dropped_partition == 0) {
+    missing.push_back("the partition cut nothing");
+  }
   if (s.crash && l.crashes != crashed) missing.push_back("not r-1 peers crashed");
-  if (s.recover_at && l.recoveries_done != crashed) missing.push_back("not every crashed peer rejoined");
+  if (s.recover_at && l.recoveries_done != crashed) {
+    missing.push_back("not every crashed peer rejoined");
+  }
   if (s.net.loss > 0 && o.metrics.dropped_loss == 0) missing.push_back("loss dropped nothing");
   if (s.net.duplicate > 0 && o.metrics.duplicated == 0) missing.push_back("nothing duplicated");
   return missing;

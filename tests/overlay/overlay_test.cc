@@ -337,7 +337,9 @@ std::vector<std::string> faults_not_seen(const Scenario& s, const Outcome& o) {
   const auto crashed = static_cast<std::uint64_t>(s.net.peer.replication - 1);
   if (s.crash && l.crashes != crashed) missing.push_back("not r-1 peers crashed");
   if (s.crash && s.disk_lost && l.crashes_disk_lost != crashed) missing.push_back("no disk lost");
-  if (s.recover_at && l.recoveries_done != crashed) missing.push_back("not every crashed peer rejoined");
+  if (s.recover_at && l.recoveries_done != crashed) {
+    missing.push_back("not every crashed peer rejoined");
+  }
   if (s.loss > 0 && o.metrics.dropped_loss == 0) missing.push_back("loss dropped no datagram");
   if (s.net.duplicate > 0 && o.metrics.duplicated == 0) {
     missing.push_back("no datagram was duplicated");

@@ -11,9 +11,9 @@
 //     replicas of a key are equal; no acknowledged write is lost and nothing was invented
 //     (check_history on final reads taken through a client: read_back.h); every write
 //     was durable at W peers when its acknowledgement reached the client
-//     (TestNetwork::early_acks); no client op is still in flight; every journal chain verifies and holds every entry its peer
-//     stores; no peer has dropped a key of its own range (a key its journal has, its
-//     store has not).
+//     (TestNetwork::early_acks); no client op is still in flight; every journal chain
+//     verifies and holds every entry its peer stores; no peer has dropped a key of its
+//     own range (a key its journal has, its store has not).
 // Neither aborts: each returns a CheckReport, so a test can assert that a planted bug is
 // seen. Every violation names the seed and the command that replays the run.
 //

@@ -363,7 +363,9 @@ std::uint64_t TestNetwork::write(std::size_t client, std::vector<Entry> entries,
   const std::uint64_t id = next_op_;
   // Invoked before the client sees it: the history's invoke precedes any completion.
   history_.invoke_write(id, ns, entries, now());
-  for (const Entry& e : entries) written_canonicals_.emplace(std::make_pair(e.ns, e.key()), e.canonical);
+  for (const Entry& e : entries) {
+    written_canonicals_.emplace(std::make_pair(e.ns, e.key()), e.canonical);
+  }
   const std::size_t count = entries.size();
   const std::uint64_t op = c.client->write(ns, std::move(entries), slots_.at(gateway)->addr);
   submit(client, OpKind::kWrite, ns, gateway, op, count);
