@@ -370,6 +370,7 @@ class Overlay {
   Time next_anti_entropy_ = 0;
   Time next_block_check_ = 0;
   bool restored_ = false;   // came back from durable state: catch up after joining
+  bool planted_dropped_ = false;  // planted bug replica_drops_one_entry has fired
   bool need_pull_ = false;  // joined: pull our share once the predecessors are known
 };
 

@@ -6,6 +6,7 @@
 // durably. A peer that is not a replica refuses with wrong_peer and the replica set it
 // knows, looking it up first when its neighbourhood does not determine it.
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "overlay.h"
@@ -70,8 +71,12 @@ void Overlay::handle(Address from, const WriteRequest& m) {
         reps.push_back(s);
       }
     }
+    // W durable copies (DESIGN.md): a coordinator that knows fewer replicas than W (a
+    // partition, a stale neighbourhood) fails the write rather than acknowledge it with
+    // fewer copies, and the client retries elsewhere.
+    // Only a ring smaller than W, seen whole, needs fewer: every peer of it.
     op.required[i] = std::min<std::size_t>(static_cast<std::size_t>(config().write_quorum),
-                                           reps.size());
+                                           whole_ring() ? succs_.size() + 1 : SIZE_MAX);
     for (const NodeRef& n : reps) {
       if (n.id == self().id) continue;
       auto& t = targets[n.id];
@@ -165,7 +170,12 @@ void Overlay::handle(Address from, const Replicate& m) {
   }
   std::size_t bad = 0;
   std::vector<Entry> good;
+  // Planted bug (tests only): the first entry of the first Replicate is acknowledged but
+  // never stored, once; without anti-entropy this replica stays one entry short.
+  const bool drop_first = config().bugs.replica_drops_one_entry && !planted_dropped_;
+  planted_dropped_ = planted_dropped_ || drop_first;
   for (const Entry& e : m.entries) {
+    if (drop_first && &e == &m.entries.front()) continue;
     if (verified(e)) {
       good.push_back(e);
     } else {
@@ -228,7 +238,8 @@ std::size_t Overlay::apply(const std::vector<Entry>& entries, std::function<void
   for (const Entry& e : entries) {
     if (!store_.insert(e)) continue;
     ++store_version_;
-    journal_.append(e, wall);
+    // Planted bug journal_skips_entry (tests only): the entry is stored, not journalled.
+    if (!config().bugs.journal_skips_entry || store_.entry_count() != 1) journal_.append(e, wall);
     records.push_back(StorageRecord{ns_, e});
     fresh.push_back(e);
   }
@@ -266,6 +277,9 @@ std::vector<Entry> Overlay::page_of(const RingId& key, const std::optional<Entry
   }
   for (; it != slot->entries.end() && out.size() < limits_.entries; ++it) out.push_back(it->entry);
   more = it != slot->entries.end();
+  // Planted bug read_serves_stale (tests only): the newest entry (the last in lookup
+  // order) is left out of what this replica serves.
+  if (config().bugs.read_serves_stale && !more && !out.empty()) out.pop_back();
   return out;
 }
 

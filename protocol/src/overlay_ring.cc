@@ -370,7 +370,9 @@ void Overlay::handle(Address from, const Notify& m) {
   const NodeRef n{RingId::of_bytes(m.public_key), from};
   if (n.id == self().id || !joined_) return;
   suspects_.erase(n.id);
-  const bool adopt = !predecessor_ || in_open(n.id, predecessor_->id, self().id);
+  // Planted bug notify_keeps_predecessor (tests only): a closer node is never adopted.
+  const bool adopt = !predecessor_ || (!config().bugs.notify_keeps_predecessor &&
+                                       in_open(n.id, predecessor_->id, self().id));
   if (adopt || predecessor_->id == n.id) {
     std::vector<NodeRef> list{n};
     list.insert(list.end(), m.predecessors.begin(), m.predecessors.end());

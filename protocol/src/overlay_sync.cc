@@ -273,7 +273,9 @@ void Overlay::push(const std::vector<NodeRef>& targets, const std::vector<Entry>
 void Overlay::collect_garbage() {
   const std::optional<RingId> start = range_start();
   if (!start || leaving_) return;  // our range is not known for sure: keep everything
-  std::vector<RingId> keys = store_.keys_outside(*start, self().id, config().gc_keys_per_round);
+  // Planted bug gc_erases_own_keys (tests only): only the primary range counts as ours.
+  const RingId from = config().bugs.gc_erases_own_keys ? preds_.front().id : *start;
+  std::vector<RingId> keys = store_.keys_outside(from, self().id, config().gc_keys_per_round);
   std::erase_if(keys, [&](const RingId& k) { return gc_in_flight_.count(k) > 0; });
   if (keys.empty()) return;
   // Keys come in ring order. Split them into a few chunks; each chunk's first key is
@@ -310,7 +312,9 @@ void Overlay::collect_garbage() {
 void Overlay::gc_hand_on(const std::vector<RingId>& keys, const std::vector<NodeRef>& replicas) {
   const bool still_ours = std::any_of(replicas.begin(), replicas.end(),
                                       [&](const NodeRef& n) { return n.id == self().id; });
-  if (still_ours || replicas.size() < static_cast<std::size_t>(config().replication)) {
+  const bool own_too = config().bugs.gc_erases_own_keys;  // planted bug (tests only)
+  const bool too_few = replicas.size() < static_cast<std::size_t>(config().replication);
+  if ((still_ours && !own_too) || too_few) {
     for (const RingId& k : keys) gc_in_flight_.erase(k);
     return;
   }
@@ -319,11 +323,12 @@ void Overlay::gc_hand_on(const std::vector<RingId>& keys, const std::vector<Node
     const std::vector<Entry> e = entries_of(k);
     entries.insert(entries.end(), e.begin(), e.end());
   }
-  push(replicas, entries, [this, keys](bool all_acked) {
+  push(replicas, entries, [this, keys, own_too](bool all_acked) {
     for (const RingId& k : keys) {
       gc_in_flight_.erase(k);
+      if (config().bugs.gc_keeps_keys) continue;  // planted bug (tests only): kept
       // Dropped only once every replica holds it durably, and if it is still not ours.
-      if (all_acked && !is_replica(k) && store_.erase_key(k) > 0) ++store_version_;
+      if (all_acked && (own_too || !is_replica(k)) && store_.erase_key(k) > 0) ++store_version_;
     }
   });
 }

@@ -97,7 +97,7 @@ void EventChecker::check(std::size_t slot) {
     Seen& seen = ss.by_ns[ns];
     check_successors(slot, ns, peer->ring(ns), seen);
     if (const Journal* j = peer->journal(ns)) check_journal(slot, ns, *j, seen);
-    if (const Store* st = peer->store(ns)) check_store(slot, ns, *st, seen);
+    if (const Store* st = peer->store(ns)) check_store(slot, ns, *peer, *st, seen);
   }
 }
 
@@ -138,8 +138,8 @@ void EventChecker::check_journal(std::size_t slot, const std::string& ns, const 
   seen.blocks = blocks.size();
 }
 
-void EventChecker::check_store(std::size_t slot, const std::string& ns, const Store& store,
-                               Seen& seen) {
+void EventChecker::check_store(std::size_t slot, const std::string& ns, const Peer& peer,
+                               const Store& store, Seen& seen) {
   // Entries are never removed except whole keys handed on (erase_key), which erased_total
   // counts; so entries + erased can only grow.
   const std::uint64_t total = store.entry_count() + store.erased_total();
@@ -149,6 +149,24 @@ void EventChecker::check_store(std::size_t slot, const std::string& ns, const St
                 std::to_string(seen.store_total) + " to " + std::to_string(total) + ")");
   }
   seen.store_total = total;
+  // Keys only change at a key's first entry or at an erase: the key set is refreshed then,
+  // and a key gone since the last look must be one the peer is no longer a replica of.
+  if (store.key_count() == seen.key_count && store.erased_total() == seen.erased_total) return;
+  std::set<RingId> keys;
+  store.for_each([&keys](const RingId& key, const KeySlot&) { keys.insert(key); });
+  if (store.erased_total() != seen.erased_total && !seen.erase_reported) {
+    for (const RingId& key : seen.keys) {
+      if (keys.count(key) != 0 || !peer.is_replica(ns, key)) continue;
+      seen.erase_reported = true;  // one report per peer: the first such key
+      report_.add("t=" + std::to_string(net_.now()) + " us, " + peer_name(slot, peer.self().id) +
+                  ", namespace '" + ns + "': erased key " + key.short_hex() +
+                  " although it is a replica of it");
+      break;
+    }
+  }
+  seen.keys = std::move(keys);
+  seen.key_count = store.key_count();
+  seen.erased_total = store.erased_total();
 }
 
 // --------------------------------------------------------------------- quiescence ----
@@ -252,11 +270,9 @@ bool same_entries(const KeySlot& a, const KeySlot& b) {
   return true;
 }
 
-// Replication of one key: held by exactly its responsible members, all equal. Adds the
-// union of what the responsible members hold to `finals`.
+// Replication of one key: held by exactly its responsible members, all equal.
 void check_key(const std::vector<Member>& members, const std::string& ns, const RingId& key,
-               const std::vector<std::size_t>& held_by, std::size_t r, CheckReport& report,
-               FinalReads& finals) {
+               const std::vector<std::size_t>& held_by, std::size_t r, CheckReport& report) {
   const std::vector<std::size_t> owners = responsible(members, key, r);
   const std::string what = "key " + key.short_hex() + " in '" + ns + "': ";
   for (std::size_t m : held_by) {
@@ -266,7 +282,6 @@ void check_key(const std::vector<Member>& members, const std::string& ns, const 
     }
   }
   const KeySlot* reference = nullptr;
-  std::set<Hash256>& union_set = finals[{ns, key}];
   for (std::size_t m : owners) {
     const Member& owner = members[m];
     const KeySlot* slot = owner.peer->store(ns)->find(key);
@@ -281,7 +296,6 @@ void check_key(const std::vector<Member>& members, const std::string& ns, const 
                  std::to_string(reference->entries.size()) + " (or different ones)");
     }
     reference = reference == nullptr ? slot : reference;
-    for (const StoredEntry& e : slot->entries) union_set.insert(entry_hash(e.entry));
   }
 }
 
@@ -300,34 +314,109 @@ void check_journals(const TestNetwork& net, CheckReport& report) {
   }
 }
 
+// Every entry a peer stores went through its journal (apply and restore journal first),
+// and a key its journal has but its store lacks was erased: only keys outside its range
+// may be (by the ring of the live members).
+void check_journal_covers_store(const std::vector<Member>& members, const std::string& ns,
+                                std::size_t r, CheckReport& report) {
+  for (std::size_t m = 0; m < members.size(); ++m) {
+    const Member& member = members[m];
+    const Journal* j = member.peer->journal(ns);
+    const Store* store = member.peer->store(ns);
+    if (j == nullptr || store == nullptr) continue;
+    std::set<EntryId> journalled;
+    std::set<RingId> journal_keys;
+    auto note = [&](const Entry& e) {
+      journalled.insert(EntryId::of(entry_hash(e)));
+      journal_keys.insert(e.key());
+    };
+    for (const JournalBlock& b : j->blocks()) {
+      for (const Entry& e : b.entries) note(e);
+    }
+    for (const Entry& e : j->pending()) note(e);
+    const std::string who = peer_name(member.slot, member.id) + " in '" + ns + "': ";
+    bool reported = false;  // one report per peer: the first entry missing
+    store->for_each([&](const RingId& key, const KeySlot& slot) {
+      for (const StoredEntry& e : slot.entries) {
+        if (reported || journalled.count(e.id) != 0) continue;
+        reported = true;
+        report.add(who + "stores an entry of key " + key.short_hex() +
+                   " that is not in its journal");
+      }
+    });
+    for (const RingId& key : journal_keys) {
+      if (store->find(key) != nullptr) continue;
+      const std::vector<std::size_t> owners = responsible(members, key, r);
+      if (std::find(owners.begin(), owners.end(), m) == owners.end()) continue;
+      report.add(who + "erased key " + key.short_hex() +
+                 " of its own range (its journal has it, its store has not)");
+      break;
+    }
+  }
+}
+
 void add_history(const HistoryReport& h, CheckReport& report) {
   for (const std::string& l : h.lost) report.add(l);
   for (const std::string& p : h.phantoms) report.add(p);
 }
 
-}  // namespace
-
-CheckReport check_quiescent(const TestNetwork& net, const QuiescenceOptions& options) {
+CheckReport check_all(const TestNetwork& net, const QuiescenceOptions& options,
+                      const ReadBack* reads) {
   CheckReport report = new_report(net);
   for (const std::string& e : net.errors()) report.add("harness: " + e);
+  // A few examples and a count: one broken write path must not crowd out other kinds.
+  constexpr std::size_t kEarlyAcksShown = 5;
+  const std::vector<std::string>& early = net.early_acks();
+  for (std::size_t i = 0; i < early.size() && i < kEarlyAcksShown; ++i) report.add(early[i]);
+  if (early.size() > kEarlyAcksShown) {
+    report.add("... " + std::to_string(early.size() - kEarlyAcksShown) +
+               " more writes acknowledged with an entry durable at fewer than W peers");
+  }
   const std::size_t r = static_cast<std::size_t>(std::max(1, net.config().peer.replication));
-  FinalReads finals;
   for (const std::string& ns : net.config().namespaces) {
     const std::vector<Member> members = ring_members(net, ns, report);
     if (options.ring) check_ring(members, ns, r, report);
     if (members.empty()) continue;
-    CheckReport replicas = new_report(net);
-    for (const auto& [key, held_by] : holders_of(members, ns)) {
-      check_key(members, ns, key, held_by, r, replicas, finals);
+    if (options.replicas) {
+      for (const auto& [key, held_by] : holders_of(members, ns)) {
+        check_key(members, ns, key, held_by, r, report);
+      }
     }
-    if (options.replicas) report.merge(replicas);
+    if (options.journals) check_journal_covers_store(members, ns, r, report);
   }
   if (options.history) {
-    report.history = check_history(net.history(), finals);
-    add_history(report.history, report);
+    if (reads == nullptr) {
+      report.add("harness: the history was to be checked without final reads through a client");
+    } else {
+      for (const std::string& f : reads->failures) report.add(f);
+      report.history = check_history(net.history(), reads->reads);
+      add_history(report.history, report);
+    }
+  }
+  if (options.in_flight && (net.ops_in_flight() != 0 || net.client_ops_in_flight() != 0)) {
+    report.add(std::to_string(net.ops_in_flight()) + " client ops (" +
+               std::to_string(net.client_ops_in_flight()) +
+               " by the clients' count) still in flight at quiescence");
   }
   if (options.journals) check_journals(net, report);
   return report;
+}
+
+}  // namespace
+
+CheckReport check_quiescent(TestNetwork& net, const QuiescenceOptions& options) {
+  if (!options.history) return check_all(net, options, nullptr);
+  const ReadBack reads = read_back(net);
+  return check_all(net, options, &reads);
+}
+
+CheckReport check_quiescent(const TestNetwork& net, const QuiescenceOptions& options,
+                            const ReadBack& reads) {
+  return check_all(net, options, &reads);
+}
+
+CheckReport check_quiescent(const TestNetwork& net, const QuiescenceOptions& options) {
+  return check_all(net, options, nullptr);
 }
 
 }  // namespace kittengrad::testnet

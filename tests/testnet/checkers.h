@@ -3,12 +3,17 @@
 // Two kinds, after TigerBeetle's VOPR and Jepsen:
 //   - EventChecker runs after every event that reached a peer, and checks what is cheap
 //     and must hold at every instant: the successor list is in clockwise order from self;
-//     the journal's new blocks link to the ones before; the store only grows.
+//     the journal's new blocks link to the ones before; the store only grows, and loses
+//     only whole keys the peer is (by its own view) no longer a replica of.
 //   - check_quiescent() runs once the network has quieted (no churn, no loss, a few
 //     stabilize and anti-entropy rounds passed) and checks convergence: the ring is
 //     correct; every key is held by exactly its r successors among the live peers; all
 //     replicas of a key are equal; no acknowledged write is lost and nothing was invented
-//     (check_history on final reads); every journal chain verifies.
+//     (check_history on final reads taken through a client: read_back.h); every write
+//     was durable at W peers when its acknowledgement reached the client
+//     (TestNetwork::early_acks); no client op is still in flight; every journal chain
+//     verifies and holds every entry its peer stores; no peer has dropped a key of its
+//     own range (a key its journal has, its store has not).
 // Neither aborts: each returns a CheckReport, so a test can assert that a planted bug is
 // seen. Every violation names the seed and the command that replays the run.
 //
@@ -22,10 +27,12 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "kittengrad/history.h"
+#include "read_back.h"
 #include "testnet.h"
 
 namespace kittengrad::testnet {
@@ -67,6 +74,11 @@ class EventChecker {
     std::uint64_t blocks = 0;  // journal blocks checked
     Hash256 head{};            // hash of the last block checked
     std::uint64_t store_total = 0;
+    // The store's keys when last looked at, refreshed whenever its key count or erase
+    // count changes: a key gone since is a key the peer erased.
+    std::size_t key_count = 0, erased_total = 0;
+    std::set<RingId> keys;
+    bool erase_reported = false;
     bool link_reported = false;  // one report per broken journal, not one per block
     std::string ring_problem;    // the last one reported, not repeated while it lasts
   };
@@ -77,7 +89,8 @@ class EventChecker {
 
   void check_successors(std::size_t slot, const std::string& ns, const RingState& ring, Seen& seen);
   void check_journal(std::size_t slot, const std::string& ns, const Journal& journal, Seen& seen);
-  void check_store(std::size_t slot, const std::string& ns, const Store& store, Seen& seen);
+  void check_store(std::size_t slot, const std::string& ns, const Peer& peer, const Store& store,
+                   Seen& seen);
 
   TestNetwork& net_;
   CheckReport report_;
@@ -88,13 +101,20 @@ class EventChecker {
 struct QuiescenceOptions {
   bool ring = true;
   bool replicas = true;
-  bool history = true;
+  bool history = true;   // needs final reads through a client (read_back)
   bool journals = true;
+  bool in_flight = true;  // no client op left unfinished
 };
 
-// Convergence invariants over every namespace of the run; see the file comment.
-[[nodiscard]] CheckReport check_quiescent(const TestNetwork& net,
-                                          const QuiescenceOptions& options = {});
+// Convergence invariants over every namespace of the run; see the file comment. Reads
+// every canonical back through a client first (read_back: the network runs on a while).
+[[nodiscard]] CheckReport check_quiescent(TestNetwork& net, const QuiescenceOptions& options = {});
+// The same on final reads taken already.
+[[nodiscard]] CheckReport check_quiescent(const TestNetwork& net, const QuiescenceOptions& options,
+                                          const ReadBack& reads);
+// Without final reads: only for options.history off (a violation otherwise), so that no
+// caller judges the history on what stores hold instead of what users read.
+[[nodiscard]] CheckReport check_quiescent(const TestNetwork& net, const QuiescenceOptions& options);
 
 // Successor-list order alone, for tests of the checker: empty when `successors` is in
 // strictly clockwise order from `self`, never names self, and has no duplicates.

@@ -167,7 +167,10 @@ void NetCore::crash(Address a, bool disk_lost) {
   // Writes in flight may or may not have reached the disk; a prefix of them survives.
   for (Node::Write& w : n.writing) {
     if (disk_lost || !crash_rng_.chance(config_.crash_keeps_unsynced)) break;
-    for (StorageRecord& r : w.records) n.durable.push_back(std::move(r));
+    for (StorageRecord& r : w.records) {
+      if (durable_hook_) durable_hook_(a, r);
+      n.durable.push_back(std::move(r));
+    }
   }
   n.writing.clear();
   n.disk_busy_until = now_;
@@ -365,7 +368,10 @@ void NetCore::complete_persist(Event& e) {
   Node& n = node(e.to);
   if (e.incarnation != n.incarnation || n.writing.empty()) return;  // torn by a crash
   assert(n.writing.front().token == e.token && "storage completions out of order");
-  for (StorageRecord& r : n.writing.front().records) n.durable.push_back(std::move(r));
+  for (StorageRecord& r : n.writing.front().records) {
+    if (durable_hook_) durable_hook_(n.addr, r);
+    n.durable.push_back(std::move(r));
+  }
   n.writing.pop_front();
   record(e);
   if (n.endpoint == nullptr) return;  // retired: the disk finishes, nobody listens

@@ -67,6 +67,9 @@ struct NetConfig {
   std::int64_t clock_skew_ms_max = 0;  // each node's wall clock off by [-x, x] ms
 
   PeerConfig peer;
+  // The planted bugs of peer.bugs apply to the peers in these slots only (empty: to all):
+  // "one replica drops an entry" needs the others honest.
+  std::vector<std::size_t> planted_bug_slots;
   ClientConfig client;
   std::vector<std::string> namespaces = {"default"};
 
@@ -100,6 +103,9 @@ struct NetMetrics {
 
 // What happens after an event reached a node; the hook sees the node's address.
 using NodeHook = std::function<void(Address)>;
+// Sees every record as it becomes durable at a node (a completion, or a write a crash
+// kept), before the node hears of it.
+using DurableHook = std::function<void(Address, const StorageRecord&)>;
 // A man in the middle: sees every datagram as it is sent and may change it (tests of
 // refusals: forged entries, tampered blocks). It runs before the datagram is counted.
 using Tamper = std::function<void(Address from, Address to, Message& m)>;
@@ -154,6 +160,7 @@ class NetCore {
 
   // Called after every event that reached a node, and after kick().
   void set_node_hook(NodeHook hook) { hook_ = std::move(hook); }
+  void set_durable_hook(DurableHook hook) { durable_hook_ = std::move(hook); }
   // Every datagram sent from now on passes through `tamper` (empty: none).
   void set_tamper(Tamper tamper) { tamper_ = std::move(tamper); }
 
@@ -198,6 +205,7 @@ class NetCore {
   std::vector<std::unique_ptr<Node>> clients_;
   Rng latency_rng_, loss_rng_, duplicate_rng_, storage_rng_, skew_rng_, crash_rng_;
   NodeHook hook_;
+  DurableHook durable_hook_;
   Tamper tamper_;
   NetMetrics metrics_;
   std::uint64_t fingerprint_ = 0;

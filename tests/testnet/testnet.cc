@@ -50,8 +50,18 @@ struct TestNetwork::PeerSlot {
   SlotState state = SlotState::kCrashed;
   std::uint64_t incarnation = 0;  // Peer objects created in this slot so far
   bool disk_lost = false;
+  // A join or recovery under way: counted done once every namespace says joined.
+  enum class Awaiting : std::uint8_t { kNothing, kJoin, kRecovery } awaiting = Awaiting::kNothing;
   std::unique_ptr<Peer> peer;
   std::unique_ptr<PeerEndpoint> endpoint;
+};
+
+// The first workload draws from workload_rng_ (shared with make_update), so a run with one
+// workload is the same run it always was; each further workload has a stream of its own.
+struct TestNetwork::Workload {
+  WorkloadConfig config;
+  Rng own_rng;
+  std::vector<Cid> canonicals;
 };
 
 struct TestNetwork::ClientSlot {
@@ -66,6 +76,15 @@ TestNetwork::TestNetwork(NetConfig config)
       workload_rng_(Rng::derive(core_.config().seed, "workload")) {
   assert(!core_.config().namespaces.empty());
   core_.set_node_hook([this](Address a) { on_node_event(a); });
+  core_.set_durable_hook([this](Address a, const StorageRecord& r) { on_durable(a, r); });
+}
+
+void TestNetwork::on_durable(Address a, const StorageRecord& record) {
+  if (a >= slots_.size()) return;  // a raw node of a test's own
+  const auto* e = std::get_if<Entry>(&record.item);
+  if (e == nullptr) return;
+  std::vector<Address>& at = durable_at_[entry_hash(*e)];
+  if (std::find(at.begin(), at.end(), a) == at.end()) at.push_back(a);
 }
 
 TestNetwork::~TestNetwork() = default;
@@ -87,11 +106,20 @@ void TestNetwork::start_peer(std::size_t slot) {
   const std::uint64_t seed =
       Rng::derive(config().seed, "peer", slot | (s.incarnation << 32)).next_u64();
   ++s.incarnation;
-  s.peer = std::make_unique<Peer>(config().peer, s.keys, s.addr, core_.node_env(s.addr), seed);
+  s.peer = std::make_unique<Peer>(slot_config(slot), s.keys, s.addr, core_.node_env(s.addr), seed);
   s.endpoint = std::make_unique<PeerEndpoint>(*s.peer);
   s.state = SlotState::kUp;
   core_.attach(s.addr, s.endpoint.get());
   for (const std::string& ns : config().namespaces) s.peer->serve(ns);
+}
+
+PeerConfig TestNetwork::slot_config(std::size_t slot) const {
+  PeerConfig c = config().peer;
+  const std::vector<std::size_t>& buggy = config().planted_bug_slots;
+  if (!buggy.empty() && std::find(buggy.begin(), buggy.end(), slot) == buggy.end()) {
+    c.bugs = PlantedBugs{};
+  }
+  return c;
 }
 
 std::vector<std::size_t> TestNetwork::add_instant_ring(std::size_t n) {
@@ -125,6 +153,8 @@ std::size_t TestNetwork::add_joining_peer(std::size_t bootstrap) {
   assert(bootstrap < slots_.size());
   const std::size_t slot = new_slot();
   start_peer(slot);
+  ++lifecycle_.joins;
+  slots_[slot]->awaiting = PeerSlot::Awaiting::kJoin;
   for (const std::string& ns : config().namespaces) {
     slots_[slot]->peer->join(ns, slots_[bootstrap]->addr);
   }
@@ -136,6 +166,9 @@ void TestNetwork::crash(std::size_t slot, bool disk_lost) {
   PeerSlot& s = *slots_.at(slot);
   assert(s.state == SlotState::kUp || s.state == SlotState::kLeaving);
   core_.crash(s.addr, disk_lost);
+  ++lifecycle_.crashes;
+  lifecycle_.crashes_disk_lost += disk_lost ? 1 : 0;
+  s.awaiting = PeerSlot::Awaiting::kNothing;
   s.state = SlotState::kCrashed;
   s.disk_lost = s.disk_lost || disk_lost;
   s.endpoint.reset();
@@ -150,6 +183,8 @@ void TestNetwork::recover(std::size_t slot) {
     if (j != slot) via.push_back(j);
   }
   start_peer(slot);
+  ++lifecycle_.recoveries;
+  s.awaiting = PeerSlot::Awaiting::kRecovery;
   const Result<bool> restored = s.peer->restore(core_.durable(s.addr));
   if (!restored) {
     errors_.push_back("slot " + std::to_string(slot) +
@@ -169,6 +204,7 @@ void TestNetwork::leave(std::size_t slot) {
   PeerSlot& s = *slots_.at(slot);
   assert(s.state == SlotState::kUp);
   s.state = SlotState::kLeaving;
+  ++lifecycle_.leaves;
   s.peer->leave();
   core_.kick(s.addr);
 }
@@ -180,6 +216,7 @@ void TestNetwork::partition(const std::vector<std::vector<std::size_t>>& groups)
     for (std::size_t slot : g) by_address.back().push_back(slots_.at(slot)->addr);
   }
   core_.partition(by_address);
+  partitioned_ = true;
 }
 
 void TestNetwork::on_node_event(Address a) {
@@ -192,7 +229,17 @@ void TestNetwork::on_node_event(Address a) {
   PeerSlot& s = *slots_.at(a);
   if (s.state == SlotState::kLeaving && s.peer->has_left()) {
     s.state = SlotState::kLeft;
+    ++lifecycle_.leaves_done;
     core_.retire(s.addr);
+  }
+  if (s.awaiting != PeerSlot::Awaiting::kNothing && s.state == SlotState::kUp) {
+    const auto& names = config().namespaces;
+    if (std::all_of(names.begin(), names.end(),
+                    [&s](const std::string& ns) { return s.peer->joined(ns); })) {
+      ++(s.awaiting == PeerSlot::Awaiting::kJoin ? lifecycle_.joins_done
+                                                 : lifecycle_.recoveries_done);
+      s.awaiting = PeerSlot::Awaiting::kNothing;
+    }
   }
   if (peer_hook_) peer_hook_(a);
 }
@@ -318,6 +365,9 @@ std::uint64_t TestNetwork::write(std::size_t client, std::vector<Entry> entries,
   const std::uint64_t id = next_op_;
   // Invoked before the client sees it: the history's invoke precedes any completion.
   history_.invoke_write(id, ns, entries, now());
+  for (const Entry& e : entries) {
+    written_canonicals_.emplace(std::make_pair(e.ns, e.key()), e.canonical);
+  }
   const std::size_t count = entries.size();
   const std::uint64_t op = c.client->write(ns, std::move(entries), slots_.at(gateway)->addr);
   submit(client, OpKind::kWrite, ns, gateway, op, count);
@@ -357,23 +407,58 @@ void TestNetwork::harvest(std::size_t client) {
     if (rec.kind != OpKind::kRoute) {
       history_.complete(rec.id, status_of(r), r.done, r.entries);
     }
+    if (rec.kind == OpKind::kWrite && r.error == ErrorCode::kOk) {
+      check_acknowledged(rec, history_.ops().at(rec.id).entries);
+    }
     rec.done = true;
     rec.result = std::move(r);
   }
 }
 
+// A write is acknowledged once W replicas hold every entry durably (fewer only when the
+// ring has fewer peers): by now each entry must have become durable at that many peers.
+void TestNetwork::check_acknowledged(const OpRecord& rec, const std::vector<Hash256>& entries) {
+  const std::size_t joined = joined_slots(rec.ns).size();
+  const std::size_t w = std::min(static_cast<std::size_t>(std::max(1, config().peer.write_quorum)),
+                                 std::max<std::size_t>(joined, 1));
+  for (const Hash256& h : entries) {
+    const auto it = durable_at_.find(h);
+    const std::size_t copies = it == durable_at_.end() ? 0 : it->second.size();
+    if (copies >= w) continue;
+    if (partitioned_ || (healed_at_ >= 0 && now() < healed_at_ + kAfterHeal)) {
+      ++early_acks_partitioned_;
+      return;
+    }
+    early_acks_.push_back("write #" + std::to_string(rec.id) + " acknowledged at t=" +
+                          std::to_string(now()) + " us while an entry of it was durable at " +
+                          std::to_string(copies) + " peers, fewer than W = " + std::to_string(w));
+    return;
+  }
+}
+
 std::size_t TestNetwork::ops_in_flight() const { return client_ops_.size(); }
+
+std::size_t TestNetwork::client_ops_in_flight() const {
+  std::size_t n = 0;
+  for (const auto& c : clients_) n += c->client->in_flight();
+  return n;
+}
 
 // -------------------------------------------------------------------------- workload --
 
+Rng& TestNetwork::workload_rng(std::size_t w) {
+  return w == 0 ? workload_rng_ : workloads_.at(w)->own_rng;
+}
+
 void TestNetwork::start_workload(const WorkloadConfig& config) {
-  workload_ = config;
-  workload_on_ = true;
-  while (clients_.size() < workload_.clients) add_client();
-  for (std::size_t i = authors_.size(); i < workload_.authors; ++i) {
+  const std::size_t w = workloads_.size();
+  workloads_.push_back(std::make_unique<Workload>(
+      Workload{config, Rng::derive(this->config().seed, "workload", w), {}}));
+  while (clients_.size() < config.clients) add_client();
+  for (std::size_t i = authors_.size(); i < config.authors; ++i) {
     authors_.push_back(keypair_from_u64(Rng::derive(this->config().seed, "author", i).next_u64()));
   }
-  core_.at(workload_.start, [this] { workload_tick(); });
+  core_.at(config.start, [this, w] { workload_tick(w); });
 }
 
 Cid TestNetwork::random_cid(Rng& rng) const {
@@ -394,69 +479,74 @@ Entry TestNetwork::make_update(const Cid& canonical, const std::string& ns) {
                     now() / kMicrosPerMs);
 }
 
-// One arrival of the merged Poisson process, then the next one.
-void TestNetwork::workload_tick() {
-  const WorkloadConfig& w = workload_;
-  const double rate = w.inserts_per_s + w.updates_per_s + w.lookups_per_s;
-  if (!workload_on_ || rate <= 0 || now() >= w.end) return;
-  const std::vector<std::size_t> gateways = joined_slots(w.ns);
+// One arrival of workload w's merged Poisson process, then the next one.
+void TestNetwork::workload_tick(std::size_t w) {
+  const WorkloadConfig& c = workloads_.at(w)->config;
+  Rng& rng = workload_rng(w);
+  const double rate = c.inserts_per_s + c.updates_per_s + c.lookups_per_s;
+  if (rate <= 0 || now() >= c.end) return;
+  const std::vector<std::size_t> gateways = joined_slots(c.ns);
   if (!gateways.empty() && !clients_.empty()) {
-    const std::size_t client = workload_rng_.below(clients_.size());
-    const std::size_t gateway = gateways[workload_rng_.below(gateways.size())];
-    if (workload_rng_.uniform01() * rate < w.lookups_per_s) {
-      workload_lookup(client, gateway);
+    const std::size_t client = rng.below(clients_.size());
+    const std::size_t gateway = gateways[rng.below(gateways.size())];
+    if (rng.uniform01() * rate < c.lookups_per_s) {
+      workload_lookup(w, client, gateway);
     } else {
-      workload_write(client, gateway);
+      workload_write(w, client, gateway);
     }
   } else {
     ++workload_stats_.skipped;
   }
-  const Time gap = std::max<Time>(1, static_cast<Time>(workload_rng_.exponential(1e6 / rate)));
-  core_.at(now() + gap, [this] { workload_tick(); });
+  const Time gap = std::max<Time>(1, static_cast<Time>(rng.exponential(1e6 / rate)));
+  core_.at(now() + gap, [this, w] { workload_tick(w); });
 }
 
-void TestNetwork::workload_write(std::size_t client, std::size_t gateway) {
-  const WorkloadConfig& w = workload_;
-  for (const auto& [from, to] : w.write_pauses) {
+void TestNetwork::workload_write(std::size_t w, std::size_t client, std::size_t gateway) {
+  Workload& wl = *workloads_.at(w);
+  const WorkloadConfig& c = wl.config;
+  Rng& rng = workload_rng(w);
+  for (const auto& [from, to] : c.write_pauses) {
     if (now() >= from && now() < to) {
       ++workload_stats_.skipped;
       return;
     }
   }
-  const double writes = w.inserts_per_s + w.updates_per_s;
-  const bool insert = canonicals_.empty() || workload_rng_.uniform01() * writes < w.inserts_per_s;
+  const double writes = c.inserts_per_s + c.updates_per_s;
+  const bool insert = wl.canonicals.empty() || rng.uniform01() * writes < c.inserts_per_s;
   const std::int64_t ts = core_.node_env(clients_[client]->addr).clock->wall_ms();
   std::vector<Entry> entries;
   if (insert) {
-    const Cid c = random_cid(workload_rng_);
-    canonicals_.push_back(c);
-    const KeyPair& author = authors_[workload_rng_.below(authors_.size())];
-    entries.push_back(make_entry(author, w.ns, c, c, ts));
+    const Cid cid = random_cid(rng);
+    wl.canonicals.push_back(cid);
+    canonicals_.push_back(cid);
+    const KeyPair& author = authors_[rng.below(authors_.size())];
+    entries.push_back(make_entry(author, c.ns, cid, cid, ts));
     ++workload_stats_.inserts;
   } else {
-    const Cid c = canonicals_[workload_rng_.below(canonicals_.size())];
+    const Cid cid = wl.canonicals[rng.below(wl.canonicals.size())];
     std::size_t count = 1;
-    if (w.batch_entries_max > 1 && workload_rng_.chance(w.batch_probability)) {
+    if (c.batch_entries_max > 1 && rng.chance(c.batch_probability)) {
       count = static_cast<std::size_t>(
-          workload_rng_.range(2, static_cast<std::int64_t>(w.batch_entries_max)));
+          rng.range(2, static_cast<std::int64_t>(c.batch_entries_max)));
       ++workload_stats_.batches;
     }
     for (std::size_t i = 0; i < count; ++i) {
-      const KeyPair& author = authors_[workload_rng_.below(authors_.size())];
-      entries.push_back(make_entry(author, w.ns, c, random_cid(workload_rng_), ts));
+      const KeyPair& author = authors_[rng.below(authors_.size())];
+      entries.push_back(make_entry(author, c.ns, cid, random_cid(rng), ts));
     }
     workload_stats_.updates += count;
   }
   write(client, std::move(entries), gateway);
 }
 
-void TestNetwork::workload_lookup(std::size_t client, std::size_t gateway) {
-  if (canonicals_.empty()) {
+void TestNetwork::workload_lookup(std::size_t w, std::size_t client, std::size_t gateway) {
+  const Workload& wl = *workloads_.at(w);
+  if (wl.canonicals.empty()) {
     ++workload_stats_.skipped;
     return;
   }
-  const Cid c = canonicals_[workload_rng_.below(canonicals_.size())];
-  lookup(client, c, gateway, workload_.ns);
+  const Cid cid = wl.canonicals[workload_rng(w).below(wl.canonicals.size())];
+  lookup(client, cid, gateway, wl.config.ns);
   ++workload_stats_.lookups;
 }
 

@@ -78,6 +78,15 @@ struct WorkloadStats {
   std::uint64_t inserts = 0, updates = 0, batches = 0, lookups = 0, skipped = 0;
 };
 
+// What the lifecycle calls did in a run (fault coverage is counted from these and the
+// engine's NetMetrics, not from what a scenario planned).
+struct LifecycleCounts {
+  std::uint64_t joins = 0, joins_done = 0;            // add_joining_peer; ... that joined
+  std::uint64_t leaves = 0, leaves_done = 0;          // leave(); ... that has_left()
+  std::uint64_t crashes = 0, crashes_disk_lost = 0;   // crash()
+  std::uint64_t recoveries = 0, recoveries_done = 0;  // recover(); ... that joined again
+};
+
 class TestNetwork {
  public:
   explicit TestNetwork(NetConfig config);
@@ -100,7 +109,11 @@ class TestNetwork {
   // Graceful leave. REQUIRES: state(slot) == kUp.
   void leave(std::size_t slot);
   void partition(const std::vector<std::vector<std::size_t>>& groups);
-  void heal() { core_.heal(); }
+  void heal() {
+    core_.heal();
+    partitioned_ = false;
+    healed_at_ = core_.now();
+  }
   void set_loss(double p) { core_.set_loss(p); }
   void set_duplicate(double p) { core_.set_duplicate(p); }
 
@@ -116,11 +129,27 @@ class TestNetwork {
   [[nodiscard]] const History& history() const { return history_; }
   [[nodiscard]] const std::map<std::uint64_t, OpRecord>& ops() const { return ops_; }
   [[nodiscard]] std::size_t ops_in_flight() const;
+  // Ops the Client objects themselves still hold (should match ops_in_flight()).
+  [[nodiscard]] std::size_t client_ops_in_flight() const;
+  // Acknowledged writes of which some entry was durable at fewer than min(W, joined peers)
+  // peers when the client heard the acknowledgement: one line each (checkers report them).
+  // While the network is partitioned, and until the ring has settled after the heal
+  // (kAfterHeal), a coordinator that knows fewer than W replicas acknowledges with what it
+  // reaches (overlay_ops.cc caps W at the replica set it knows, against DESIGN.md's "once
+  // W replicas have applied it durably"); such acks are counted apart, not reported.
+  [[nodiscard]] const std::vector<std::string>& early_acks() const { return early_acks_; }
+  [[nodiscard]] std::size_t early_acks_partitioned() const { return early_acks_partitioned_; }
+  // Every canonical written through write(), by (namespace, ring key).
+  [[nodiscard]] const std::map<std::pair<std::string, RingId>, Cid>& written_canonicals() const {
+    return written_canonicals_;
+  }
 
   // ---- Workload ----
+  // Starts a seeded workload. Called again (say, once per namespace), it adds another
+  // workload with a random stream of its own; the first keeps the stream it always had.
   void start_workload(const WorkloadConfig& config);
   [[nodiscard]] const WorkloadStats& workload_stats() const { return workload_stats_; }
-  // Canonicals the workload created, in creation order.
+  // Canonicals the workloads created, in creation order.
   [[nodiscard]] const std::vector<Cid>& canonicals() const { return canonicals_; }
   // A signed entry by one of the workload's authors (tests that write by hand).
   [[nodiscard]] Entry make_update(const Cid& canonical, const std::string& ns = "");
@@ -150,6 +179,7 @@ class TestNetwork {
   [[nodiscard]] const NetCore& core() const { return core_; }
   [[nodiscard]] const NetConfig& config() const { return core_.config(); }
   [[nodiscard]] const NetMetrics& metrics() const { return core_.metrics(); }
+  [[nodiscard]] const LifecycleCounts& lifecycle() const { return lifecycle_; }
   [[nodiscard]] std::uint64_t fingerprint() const { return core_.fingerprint(); }
   // Hash over every slot's state, store contents and journal heads: equal final states.
   [[nodiscard]] std::uint64_t state_fingerprint() const;
@@ -168,17 +198,22 @@ class TestNetwork {
  private:
   struct PeerSlot;
   struct ClientSlot;
+  struct Workload;
 
   std::size_t new_slot();
   void start_peer(std::size_t slot);
   void on_node_event(Address a);
   void harvest(std::size_t client);
+  void on_durable(Address a, const StorageRecord& record);
+  void check_acknowledged(const OpRecord& rec, const std::vector<Hash256>& entries);
   std::uint64_t submit(std::size_t client, OpKind kind, const std::string& ns, std::size_t gateway,
                        std::uint64_t client_op, std::size_t entries);
   [[nodiscard]] const std::string& ns_or_default(const std::string& ns) const;
-  void workload_tick();
-  void workload_write(std::size_t client, std::size_t gateway);
-  void workload_lookup(std::size_t client, std::size_t gateway);
+  void workload_tick(std::size_t w);
+  void workload_write(std::size_t w, std::size_t client, std::size_t gateway);
+  void workload_lookup(std::size_t w, std::size_t client, std::size_t gateway);
+  Rng& workload_rng(std::size_t w);
+  [[nodiscard]] PeerConfig slot_config(std::size_t slot) const;
   [[nodiscard]] Cid random_cid(Rng& rng) const;
 
   NetCore core_;
@@ -193,9 +228,18 @@ class TestNetwork {
   std::function<void(std::size_t)> peer_hook_;
   std::vector<std::string> errors_;
   Rng choice_rng_;  // bootstrap choices of recover()
+  LifecycleCounts lifecycle_;
+  std::map<std::pair<std::string, RingId>, Cid> written_canonicals_;
+  // Peers at which each entry ever became durable (disk loss later does not undo that an
+  // acknowledgement came after it): what an acknowledgement is judged against.
+  std::map<Hash256, std::vector<Address>> durable_at_;
+  std::vector<std::string> early_acks_;
+  std::size_t early_acks_partitioned_ = 0;
+  bool partitioned_ = false;
+  Time healed_at_ = -1;
+  static constexpr Time kAfterHeal = 30 * kMicrosPerSecond;
 
-  WorkloadConfig workload_;
-  bool workload_on_ = false;
+  std::vector<std::unique_ptr<Workload>> workloads_;
   Rng workload_rng_;
   std::vector<KeyPair> authors_;
   std::vector<Cid> canonicals_;

@@ -13,6 +13,12 @@ struct PlantedBugs {
   bool replica_skips_writes = false;   // acknowledges Replicate without storing it
   bool handoff_drops_range = false;    // graceful leave omits its primary range
   bool journal_bad_link = false;       // every cut block names a wrong prev hash
+  bool read_serves_stale = false;      // a read served here leaves out the key's newest entry
+  bool replica_drops_one_entry = false;  // the first Replicate's first entry: acked, not stored
+  bool gc_keeps_keys = false;          // keys handed on by garbage collection stay here too
+  bool gc_erases_own_keys = false;     // GC takes only the primary range for its own
+  bool notify_keeps_predecessor = false;  // a closer predecessor's Notify is ignored
+  bool journal_skips_entry = false;    // an entry that lands in an empty store: not journalled
 };
 
 struct PeerConfig {
