@@ -30,6 +30,7 @@
 
 #include "calm_ops.h"
 #include "checkers.h"
+#include "faults.h"
 #include "coverage.h"
 #include "testnet.h"
 
@@ -304,22 +305,8 @@ void schedule_partition(TestNetwork& net, const Scenario& s, std::shared_ptr<Rng
 // one, which must be enough.
 void schedule_crash(TestNetwork& net, const Scenario& s, std::shared_ptr<Rng> rng) {
   if (!s.crash) return;
-  auto crashed = std::make_shared<std::vector<std::size_t>>();
-  const std::size_t count = static_cast<std::size_t>(s.net.peer.replication - 1);
-  const bool disk_lost = s.disk_lost;
-  net.at(s.crash_at, [&net, rng, crashed, count, disk_lost] {
-    const std::vector<std::size_t> ring = net.ring_order();
-    const std::size_t start = rng->below(ring.size());
-    for (std::size_t k = 0; k < count && k < ring.size() - 1; ++k) {
-      crashed->push_back(ring[(start + k) % ring.size()]);
-    }
-    for (std::size_t slot : *crashed) net.crash(slot, disk_lost);
-  });
-  if (s.recover_at) {
-    net.at(*s.recover_at, [&net, crashed] {
-      for (std::size_t slot : *crashed) net.recover(slot);
-    });
-  }
+  schedule_adjacent_crash(net, s.crash_at, static_cast<std::size_t>(s.net.peer.replication - 1),
+                          s.disk_lost, s.recover_at, std::move(rng));
 }
 
 struct Outcome {
