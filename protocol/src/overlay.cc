@@ -146,6 +146,7 @@ void Overlay::on_wakeup() {
     on_timeout(req, std::move(p));
   }
   run_periodic();
+  if (joined_ && !left_) sync_step();  // one slice of the anti-entropy index's upkeep
 }
 
 // Periodic tasks. A task runs when it is due, or when it would be due within an eighth
@@ -191,6 +192,8 @@ std::optional<Time> Overlay::next_wakeup() const {
     if (config().anti_entropy_interval > 0) t = std::min(t, next_anti_entropy_);
     // The journal needs a look only while entries wait to be cut or someone subscribes.
     if (!journal_.pending().empty() || !subscribers_.empty()) t = std::min(t, next_block_check_);
+    // The anti-entropy index works in slices, one per wakeup, until it is current.
+    if (sync_work()) t = std::min(t, now());
   }
   if (t == std::numeric_limits<Time>::max()) return std::nullopt;
   return t;
@@ -217,18 +220,9 @@ void Overlay::on_timeout(std::uint64_t req, Pending p) {
       }
       break;
     }
-    case PendingKind::kPush: {
-      auto it = pushes_.find(p.owner);
-      if (it != pushes_.end()) {
-        it->second.all_acked = false;
-        if (--it->second.waiting == 0) {
-          auto done = std::move(it->second.on_done);
-          pushes_.erase(it);
-          if (done) done(false);
-        }
-      }
+    case PendingKind::kPush:
+      on_push_ack(p.owner, false);
       break;
-    }
     case PendingKind::kReadReplica: {
       auto it = reads_.find(p.owner);
       if (it != reads_.end() && --it->second.waiting == 0) finish_read(it->second);

@@ -158,6 +158,11 @@ const Store* Peer::store(const std::string& ns) const {
   return it == overlays_.end() ? nullptr : &it->second->store();
 }
 
+SyncStateSizes Peer::sync_state(const std::string& ns) const {
+  auto it = overlays_.find(ns);
+  return it == overlays_.end() ? SyncStateSizes{} : it->second->sync_state();
+}
+
 const Journal* Peer::journal(const std::string& ns) const {
   auto it = overlays_.find(ns);
   return it == overlays_.end() ? nullptr : &it->second->journal();

@@ -43,6 +43,26 @@ struct PeerCounters {
   std::uint64_t ae_paged = 0;           // ... reconciled by paging the range
   std::uint64_t lookups_failed = 0;
   std::uint64_t timeouts = 0;
+  // Bounded repair state (config.h): what was dropped or refused when a bound was reached.
+  std::uint64_t ae_evicted = 0;         // own AE sessions dropped: stale, over the bound, or
+                                        // answered out of order
+  std::uint64_t ae_busy = 0;            // AE steps refused or given up: the range's coded
+                                        // symbols were still being built
+  std::uint64_t pulls_evicted = 0;      // range pull streams dropped over the bound
+  std::uint64_t catch_ups_evicted = 0;  // catch-up sessions dropped over the bound
+  std::uint64_t reassembly_refused = 0; // blocks too large to reassemble from pieces
+};
+
+// Sizes of one namespace's repair and transfer state (tests and operators): each is
+// bounded by a PeerConfig setting.
+struct SyncStateSizes {
+  std::size_t ae_sessions = 0;
+  std::size_t pulls = 0;
+  std::size_t catch_ups = 0;
+  std::size_t pushes = 0;
+  std::size_t pending = 0;      // requests awaiting a reply, of every kind
+  std::size_t cached_arcs = 0;  // ranges whose coded symbols are kept current
+  std::size_t built_arcs = 0;
 };
 
 // The routing state of one namespace, for checkers and the oracle.
@@ -102,6 +122,7 @@ class Peer {
   // True iff, by this peer's view, it is one of the r replicas of key.
   [[nodiscard]] bool is_replica(const std::string& ns, const RingId& key) const;
   [[nodiscard]] const PeerCounters& counters() const { return counters_; }
+  [[nodiscard]] SyncStateSizes sync_state(const std::string& ns) const;
 
  private:
   friend class Overlay;
