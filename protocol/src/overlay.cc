@@ -229,7 +229,7 @@ void Overlay::on_timeout(std::uint64_t req, Pending p) {
       break;
     }
     case PendingKind::kAe:
-      ae_sessions_.erase(p.owner);
+      ae_end(p.owner);
       break;
     case PendingKind::kRangePull:
       pulls_.erase(p.owner);

@@ -122,6 +122,12 @@ struct AeSession {
   std::vector<bool> got;
   std::size_t got_count = 0;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> asks;
+  // Our own symbols of the range, taken once when the first reply comes (a snapshot: the
+  // store may change while the session runs), and the decoder fed the prefix of `remote`
+  // that has arrived, [0, fed), page by page.
+  std::vector<CodedSymbol> local;
+  RibltDecoder decoder;
+  std::size_t fed = 0;
   int rounds = 0;
   bool exchanging = false;
   std::vector<std::uint64_t> give;
@@ -274,7 +280,9 @@ class Overlay {
   void on_reply(const Pending& p, const AeEntries& m);
   void on_reply(const Pending& p, const RangeEntries& m);
   void ae_ask_symbols(AeSession& s);
-  void ae_decode(AeSession& s);
+  void ae_ask_more(AeSession& s);
+  // What a session does once its decoder has peeled what it could (or a slice of it).
+  void ae_after_peel(AeSession& s);
   void ae_finish(AeSession& s, const Difference& diff);
   void ae_exchange_pages(AeSession& s);
   // Ends a session; its requests still in flight find nothing when they come back.
@@ -300,9 +308,13 @@ class Overlay {
   void catch_up_next(CatchUpOp& op);  // asks for what follows the last verified block
   void mark_seen(const NodeRef& n, std::uint64_t height);
   // The arcs between the members this peer knows, for the anti-entropy index.
-  void sync_arcs();
-  // The index has slices of work waiting (next_wakeup), and one slice of it (on_wakeup).
-  [[nodiscard]] bool sync_work() const { return sync_.has_work(); }
+  [[nodiscard]] std::vector<KeyRange> arcs() const;
+  void sync_arcs() { sync_.set_arcs(arcs()); }
+  // The index has slices of work waiting, or arcs to follow (next_wakeup), and one slice
+  // of it (on_wakeup).
+  [[nodiscard]] bool sync_work() const {
+    return sync_.has_work() || !ae_peeling_.empty() || !sync_.has_arcs(arcs());
+  }
   void sync_step();
   [[nodiscard]] bool fits_budget(const Body& body) const;
 
@@ -351,6 +363,7 @@ class Overlay {
   std::map<std::uint64_t, ReadOp> reads_;
   std::map<std::uint64_t, PushOp> pushes_;
   std::map<std::uint64_t, AeSession> ae_sessions_;
+  std::set<std::uint64_t> ae_peeling_;  // sessions whose decoder peels in slices
   std::map<std::uint64_t, PullOp> pulls_;
   std::map<std::uint64_t, CatchUpOp> catch_ups_;
   std::map<std::uint64_t, std::function<void()>> persists_;  // token -> completion

@@ -36,6 +36,8 @@ namespace {
 constexpr std::size_t kBlocksPerCatchUpReply = 16;
 constexpr std::size_t kGcLookupsPerRound = 4;
 constexpr std::size_t kPullStreams = 4;  // a pull pages this many equal parts of a range at once
+// Items a session's decoder peels per event: about a millisecond.
+constexpr std::size_t kPeelsPerEvent = 1024;
 // Request ids are assigned after a message is packed: pack as if they were the largest.
 constexpr std::uint64_t kIdMax = UINT64_MAX;
 
@@ -165,25 +167,35 @@ SyncStateSizes Overlay::sync_state() const {
 
 // ---- the sync index: arcs between known members ----
 
-void Overlay::sync_arcs() {
-  sync_.set_depth_max(config().riblt_symbols_max);
-  std::vector<KeyRange> arcs;
-  if (joined_ && !left_) {
-    const auto r = static_cast<std::size_t>(config().replication);
-    RingId to = self().id;
-    const std::size_t n = std::min(preds_.size(), r);
-    for (std::size_t i = 0; i < n; ++i) {
-      arcs.push_back(KeyRange{preds_[i].id, to});
-      to = preds_[i].id;
-    }
-    // A ring this small is all known: the last arc closes it (alone: the whole ring).
-    if (whole_ring()) arcs.push_back(KeyRange{self().id, to});
+std::vector<KeyRange> Overlay::arcs() const {
+  std::vector<KeyRange> out;
+  if (!joined_ || left_) return out;
+  const auto r = static_cast<std::size_t>(config().replication);
+  RingId to = self().id;
+  const std::size_t n = std::min(preds_.size(), r);
+  for (std::size_t i = 0; i < n; ++i) {
+    out.push_back(KeyRange{preds_[i].id, to});
+    to = preds_[i].id;
   }
-  sync_.set_arcs(arcs);
+  // A ring this small is all known: the last arc closes it (alone: the whole ring).
+  if (whole_ring()) out.push_back(KeyRange{self().id, to});
+  return out;
 }
 
 void Overlay::sync_step() {
+  sync_.set_depth_max(config().riblt_symbols_max);
   sync_arcs();
+  if (!ae_peeling_.empty()) {  // a slice of one session's decoding
+    const std::uint64_t id = *ae_peeling_.begin();
+    auto it = ae_sessions_.find(id);
+    if (it == ae_sessions_.end()) {
+      ae_peeling_.erase(id);
+    } else {
+      it->second.decoder.peel(kPeelsPerEvent);
+      ae_after_peel(it->second);
+    }
+    return;
+  }
   sync_.step();
 }
 
@@ -198,6 +210,7 @@ void Overlay::anti_entropy() {
   for (auto it = ae_sessions_.begin(); it != ae_sessions_.end();) {
     if (it->second.opened <= stale) {
       bump(peer_.counters_.ae_evicted);
+      ae_peeling_.erase(it->first);
       it = ae_sessions_.erase(it);
     } else {
       ++it;
@@ -212,7 +225,7 @@ void Overlay::anti_entropy() {
       range.from = preds_[idx].id;
     }
     while (!ae_sessions_.empty() && ae_sessions_.size() >= std::max<std::size_t>(config().ae_sessions_max, 1)) {
-      ae_sessions_.erase(ae_sessions_.begin());  // ids grow: the first is the oldest
+      ae_end(ae_sessions_.begin()->first);  // ids grow: the first is the oldest
       bump(peer_.counters_.ae_evicted);
     }
     const std::uint64_t id = next_id_++;
@@ -229,7 +242,10 @@ void Overlay::anti_entropy() {
   }
 }
 
-void Overlay::ae_end(std::uint64_t id) { ae_sessions_.erase(id); }
+void Overlay::ae_end(std::uint64_t id) {
+  ae_sessions_.erase(id);
+  ae_peeling_.erase(id);
+}
 
 void Overlay::on_reply(const Pending& p, const AeInSync& m) {
   auto it = ae_sessions_.find(p.owner);
@@ -256,6 +272,7 @@ void Overlay::on_reply(const Pending& p, const AeSymbols& m) {
   AeSession& s = it->second;
   assert(s.in_flight > 0 && "an AE reply without a request in flight");
   --s.in_flight;
+  if (s.exchanging) return ae_exchange_pages(s);  // a page that came after the decode
   // What this reply answers: the first symbols (a digest), or the page [from, to) asked.
   const auto* more = std::get_if<AeMore>(&p.message.body);
   const std::uint64_t from = more ? more->from : 0;
@@ -271,6 +288,14 @@ void Overlay::on_reply(const Pending& p, const AeSymbols& m) {
     s.remote_count = m.count;
     const RangeDigest mine = store_.digest(s.range.from, s.range.to);
     if (m.count == 0 || mine.count == 0 || m.symbols.empty()) return ae_page_both_ways(s);
+    const std::size_t depth = sync_.depth_available(s.range, m.count);
+    std::optional<std::vector<CodedSymbol>> local;
+    if (depth >= m.symbols.size()) local = sync_.symbols(s.range, 0, depth);
+    if (!local) {
+      bump(peer_.counters_.ae_busy);  // our symbols are still being built: the next round
+      return ae_end(s.id);
+    }
+    s.local = std::move(*local);
   }
   const std::uint64_t end = from + m.symbols.size();
   if (s.remote.size() < end) {
@@ -285,8 +310,40 @@ void Overlay::on_reply(const Pending& p, const AeSymbols& m) {
     ++s.got_count;
   }
   if (more && end < to) s.asks.emplace_back(end, to);  // a short page: the rest later
+  // Feed the decoder what has arrived in order: each page's peeling happens as it comes.
+  const std::size_t fed = s.fed;
+  while (s.fed < s.remote.size() && s.got[s.fed]) ++s.fed;
+  if (s.fed > fed) {
+    assert(s.fed <= s.local.size());
+    const auto a = static_cast<std::ptrdiff_t>(fed), b = static_cast<std::ptrdiff_t>(s.fed);
+    s.decoder.add(std::vector<CodedSymbol>(s.remote.begin() + a, s.remote.begin() + b),
+                  std::vector<CodedSymbol>(s.local.begin() + a, s.local.begin() + b),
+                  kPeelsPerEvent);
+  }
+  ae_after_peel(s);
+}
+
+void Overlay::ae_after_peel(AeSession& s) {
+  if (s.decoder.peeling()) {
+    ae_peeling_.insert(s.id);  // the rest in slices, one per wakeup
+    return;
+  }
+  ae_peeling_.erase(s.id);
+  if (s.decoder.failed()) {
+    bump(peer_.counters_.ae_evicted);  // a false peel (or a side that changed mid-session)
+    return ae_end(s.id);
+  }
+  if (s.decoder.done()) {
+    std::optional<Difference> diff = s.decoder.difference();
+    if (!diff) {
+      bump(peer_.counters_.ae_evicted);
+      return ae_end(s.id);
+    }
+    s.asks.clear();
+    return ae_finish(s, *diff);
+  }
   if (s.in_flight > 0 || !s.asks.empty()) return ae_ask_symbols(s);
-  ae_decode(s);
+  ae_ask_more(s);
 }
 
 void Overlay::ae_ask_symbols(AeSession& s) {
@@ -301,18 +358,14 @@ void Overlay::ae_ask_symbols(AeSession& s) {
   }
 }
 
-void Overlay::ae_decode(AeSession& s) {
-  assert(s.got_count == s.remote.size() && "decoding with symbols missing");
+void Overlay::ae_ask_more(AeSession& s) {
+  assert(s.got_count == s.remote.size() && s.fed == s.remote.size());
   const std::uint64_t have = s.remote.size();
-  const std::optional<std::vector<CodedSymbol>> local = sync_.symbols(s.range, 0, have);
-  if (!local) {
-    bump(peer_.counters_.ae_busy);  // our symbols are still being built: the next round
-    return ae_end(s.id);
-  }
-  if (auto diff = riblt_decode(s.remote, *local)) return ae_finish(s, *diff);
-  const std::uint64_t estimate = riblt_estimate_difference(s.remote, *local);
+  const std::uint64_t estimate = s.decoder.estimate();
   const std::uint64_t want = std::max<std::uint64_t>(2 * have, 2 * estimate + 32);
-  if (want > config().riblt_symbols_max) return ae_page_both_ways(s);
+  // Past our snapshot (or the configured maximum) coded symbols no longer pay: page.
+  if (want > std::min<std::uint64_t>(config().riblt_symbols_max, s.local.size()))
+    return ae_page_both_ways(s);
   const std::int64_t mine = store_.digest(s.range.from, s.range.to).count;
   const std::size_t page = symbols_per_page(s.range, std::max(mine, s.remote_count));
   for (std::uint64_t f = have; f < want; f += page) s.asks.emplace_back(f, std::min<std::uint64_t>(want, f + page));

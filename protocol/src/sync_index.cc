@@ -52,7 +52,7 @@ void IdTable::insert(std::uint64_t id, std::uint64_t key_top) {
     if (!s.zero) s.zero = key_top;
     return;
   }
-  if (4 * (s.used + 1) > 3 * s.slots.size()) grow(s);
+  if (1024 * (s.used + 1) > (512 + (id & 0xff)) * s.slots.size()) grow(s);
   std::size_t i = home(s, id);
   while (s.slots[i].id != 0) {
     if (s.slots[i].id == id) return;  // a collision of ids: the first key stays
@@ -106,7 +106,15 @@ std::optional<std::uint64_t> IdTable::find(std::uint64_t id) const {
 
 // ---- SyncIndex ----
 
+bool SyncIndex::has_arcs(const std::vector<KeyRange>& arcs) const {
+  if (arcs.size() != arcs_.size()) return false;
+  for (std::size_t i = 0; i < arcs.size(); ++i)
+    if (!(arcs_[i].range == arcs[i])) return false;
+  return true;
+}
+
 void SyncIndex::set_arcs(const std::vector<KeyRange>& arcs) {
+  if (has_arcs(arcs)) return;
   absorb();  // entries read so far count under the old arcs, which the kept ones share
   std::vector<Arc> next;
   next.reserve(arcs.size());
@@ -124,7 +132,8 @@ void SyncIndex::set_arcs(const std::vector<KeyRange>& arcs) {
   arcs_ = std::move(next);
   // A new arc is cached if it is large now; a small one is looked at again by symbols().
   for (Arc& a : arcs_) {
-    if (a.cached) continue;
+    if (a.cached || a.met) continue;
+    a.met = true;
     const auto n = static_cast<std::size_t>(store_.digest(a.range.from, a.range.to).count);
     if (n >= kArcEntriesMin) start_cache(a, n);
   }
@@ -138,7 +147,7 @@ void SyncIndex::start_cache(Arc& a, std::size_t entries) {
   // size; rounds that want more page the range or deepen the arc (symbols()).
   a.depth = std::clamp<std::size_t>(std::bit_ceil(4 * std::max<std::size_t>(entries, 1)),
                                     std::size_t{1024}, std::max<std::size_t>(depth_max_, 1));
-  a.symbols.assign(a.depth, CodedSymbol{});
+  a.symbols.clear();  // allocated by the first slice: touching it is a slice's work
   a.ids = IdTable{};
 }
 
@@ -221,6 +230,10 @@ void SyncIndex::step() {
 }
 
 void SyncIndex::build_slice(Arc& a) {
+  if (a.symbols.empty()) {
+    a.symbols.assign(a.depth, CodedSymbol{});
+    return;
+  }
   const RingId start = a.cursor ? *a.cursor : a.range.from;
   // (start, to]: all of the arc when the cursor is unset, even when it is the whole ring.
   std::size_t seen = 0;
@@ -345,6 +358,25 @@ std::optional<std::vector<CodedSymbol>> SyncIndex::symbols(const KeyRange& r, st
     }
   }
   return out;
+}
+
+std::size_t SyncIndex::depth_available(const KeyRange& r, std::int64_t other_count) {
+  absorb();
+  std::size_t depth = 0;
+  bool any_cached = false;
+  if (auto ps = parts(r)) {
+    for (const Part& p : *ps) {
+      if (!p.arc->cached) continue;
+      if (!p.arc->built) return 0;
+      depth = any_cached ? std::min(depth, p.arc->depth) : p.arc->depth;
+      any_cached = true;
+    }
+  }
+  if (any_cached) return depth;
+  const std::int64_t mine = store_.digest(r.from, r.to).count;
+  const auto both = static_cast<std::size_t>(std::max<std::int64_t>(mine + other_count, 1));
+  return std::clamp<std::size_t>(std::bit_ceil(4 * both), std::size_t{1024},
+                                 std::max<std::size_t>(depth_max_, 1));
 }
 
 std::vector<Entry> SyncIndex::entries_with_ids(const KeyRange& r,

@@ -38,7 +38,8 @@ namespace kittengrad {
 
 // Entry id -> top 64 bits of its key, in 256 open-addressing tables picked by the id's low
 // byte: growing one rehashes 1/256 of the ids, so no insert costs a pass over all of them.
-// 16 bytes a slot, at most 3/4 full. Ids are hash bytes, uniform already. An id met twice
+// 16 bytes a slot. Shard i grows at a load of 1/2 + i/1024 (1/2 to 3/4): shards fill
+// evenly, and with one threshold they would all grow within a few events. Ids are hash bytes, uniform already. An id met twice
 // (a 64-bit collision, see store.h) keeps its first key.
 class IdTable {
  public:
@@ -70,8 +71,8 @@ class SyncIndex {
   // An arc this size or larger is cached; a range walked on demand holds at most the other.
   static constexpr std::size_t kArcEntriesMin = 2048;
   static constexpr std::size_t kWalkEntriesMax = 3 * kArcEntriesMin;
-  // Entries one step() walks into a cached arc: about a millisecond at full depth.
-  static constexpr std::size_t kStepEntries = 4096;
+  // Entries one step() walks into a cached arc: under a millisecond at full depth.
+  static constexpr std::size_t kStepEntries = 1024;
   // Journal entries one step() absorbs.
   static constexpr std::size_t kAbsorbEntries = 4096;
 
@@ -82,6 +83,8 @@ class SyncIndex {
   // The arcs, in any order, pairwise disjoint. Arcs whose range is unchanged keep their
   // state; new ones start unbuilt.
   void set_arcs(const std::vector<KeyRange>& arcs);
+  // True iff the arcs are exactly these (in this order).
+  [[nodiscard]] bool has_arcs(const std::vector<KeyRange>& arcs) const;
   // Reads the journal entries appended since the last call.
   void absorb() { absorb_up_to(SIZE_MAX); }
   // Call before the store drops `key`.
@@ -96,6 +99,10 @@ class SyncIndex {
   [[nodiscard]] std::optional<std::vector<CodedSymbol>> symbols(const KeyRange& r,
                                                                 std::uint64_t from,
                                                                 std::uint64_t to);
+  // How many symbols of r symbols() can give now: the depth of its cached arcs, or for a
+  // range it would walk, enough for any difference with a side of `other_count` entries.
+  // 0: not ready.
+  [[nodiscard]] std::size_t depth_available(const KeyRange& r, std::int64_t other_count);
   // Entries of range r whose id is in `ids`, at most `limit`; ids not found (no longer
   // held, or in a part of r that is neither built nor small) are left out.
   [[nodiscard]] std::vector<Entry> entries_with_ids(const KeyRange& r,
@@ -109,6 +116,7 @@ class SyncIndex {
  private:
   struct Arc {
     KeyRange range;
+    bool met = false;              // its size was looked at when it appeared
     bool cached = false;           // symbols and ids kept
     bool built = false;            // every entry of the arc is counted
     std::optional<RingId> cursor;  // building: the keys in (range.from, *cursor] are counted

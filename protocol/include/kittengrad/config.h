@@ -60,7 +60,7 @@ struct PeerConfig {
   // Entry hashes of one journal block arriving in pieces (32 bytes an entry): a block
   // announcing more is refused. One block per catch-up session is under reassembly.
   std::size_t reassembly_bytes_max = 1 << 20;
-  std::size_t transfer_window = 16;   // requests of one push, AE session or catch-up in flight
+  std::size_t transfer_window = 64;   // requests of one push, AE session or catch-up in flight
 
   // The largest wire_size() of a message this peer may send.
   [[nodiscard]] std::size_t message_budget() const {
