@@ -152,7 +152,7 @@ struct Reassembly {
   std::vector<Hash256> hashes;  // header.entry_count of them
   std::vector<bool> have;
   std::uint32_t have_count = 0;
-  std::uint32_t piece_entries = 1;  // entries the first piece held: the size of later asks
+  std::uint32_t piece_entries = 1;  // entries a piece holds (from the first): the size of asks
   std::vector<std::pair<std::uint32_t, std::uint32_t>> asks;  // [from, to) not yet asked
 };
 
@@ -303,7 +303,8 @@ class Overlay {
   void start_catch_up();
   void handle(Address from, const CatchUp& m);
   void on_reply(const Pending& p, const CatchUpReply& m);
-  void catch_up_piece(CatchUpOp& op, const CatchUp& asked, const BlockPiece& piece);
+  void catch_up_piece(CatchUpOp& op, const CatchUp& asked, const BlockPiece& piece,
+                      std::size_t reply_bytes);
   void catch_up_pump(CatchUpOp& op);
   void catch_up_next(CatchUpOp& op);  // asks for what follows the last verified block
   void mark_seen(const NodeRef& n, std::uint64_t height);

@@ -744,7 +744,9 @@ void Overlay::start_catch_up() {
   const KeyRange mine{from, self().id};
   std::vector<NodeRef> neighbours = succs_;
   neighbours.insert(neighbours.end(), preds_.begin(), preds_.end());
+  std::set<RingId> asked;  // in a small ring a neighbour is both a successor and a predecessor
   for (const NodeRef& n : neighbours) {
+    if (!asked.insert(n.id).second) continue;
     auto seen = seen_heights_.find(n.id);
     if (seen == seen_heights_.end()) continue;
     while (!catch_ups_.empty() && catch_ups_.size() >= std::max<std::size_t>(config().catch_ups_max, 1)) {
@@ -870,7 +872,7 @@ void Overlay::on_reply(const Pending& p, const CatchUpReply& m) {
   --op.in_flight;
   const auto* asked = std::get_if<CatchUp>(&p.message.body);
   if (asked == nullptr) return;
-  if (m.piece) return catch_up_piece(op, *asked, *m.piece);
+  if (m.piece) return catch_up_piece(op, *asked, *m.piece, wire_size(Message{ns_, m}));
   if (asked->to_entry > 0 || op.partial) {  // blocks where a piece was asked
     bump(peer_.counters_.malformed);
     catch_ups_.erase(it);
@@ -896,7 +898,8 @@ void Overlay::on_reply(const Pending& p, const CatchUpReply& m) {
   catch_up_next(op);
 }
 
-void Overlay::catch_up_piece(CatchUpOp& op, const CatchUp& asked, const BlockPiece& piece) {
+void Overlay::catch_up_piece(CatchUpOp& op, const CatchUp& asked, const BlockPiece& piece,
+                             std::size_t reply_bytes) {
   const std::uint64_t id = op.id;
   auto refuse = [&](std::uint64_t& counter) {
     bump(counter);
@@ -918,7 +921,18 @@ void Overlay::catch_up_piece(CatchUpOp& op, const CatchUp& asked, const BlockPie
     r.signature = piece.signature;
     r.hashes.resize(h.entry_count);
     r.have.resize(h.entry_count, false);
-    r.piece_entries = std::max<std::uint32_t>(piece.count, 1);
+    // Later pieces carry no header, and the first may have left room unused: they hold
+    // about that much more of the block. (An ask too large comes back short; the rest is
+    // asked again.)
+    std::size_t body = 0;
+    for (const Entry& e : piece.included) body += entry_wire_size(e) + 1;
+    body += 32 * piece.hashes.size();
+    FilteredBlock bare;
+    bare.header = h;
+    const std::size_t room = filtered_block_wire_size(bare) +
+                             (config().message_budget() > reply_bytes ? config().message_budget() - reply_bytes : 0);
+    const std::size_t per_entry = std::max<std::size_t>(body / std::max<std::uint32_t>(piece.count, 1), 1);
+    r.piece_entries = static_cast<std::uint32_t>(std::max<std::size_t>(piece.count + room / per_entry, 1));
     op.partial = std::move(r);
   } else if (piece.header) {
     return refuse(peer_.counters_.malformed);  // only the first piece carries the header
