@@ -1,6 +1,13 @@
 // Anti-entropy between two replicas of 1,000,000 keys that differ in 100 keys (50 only on
-// each side): bytes exchanged in both directions and round trips, through the real Peer
-// code on an in-process network. Then the same two replicas once equal: one digest.
+// each side), and in 10,000: bytes exchanged in both directions, round trips (the depth of
+// the exchange: pages sent side by side share a round trip), and the longest single event
+// of either peer (a datagram handled, a storage completion, a wakeup), through the real
+// Peer code on an in-process network with the default 1,200-byte datagrams. Then the same
+// two replicas once equal: one digest.
+//
+// Before the round the peers build their anti-entropy index (per-arc coded symbols and id
+// tables, sync_index.h) in slices across wakeups, as a live peer does after it starts; the
+// benchmark reports the longest of those slices and their total too.
 //
 // Setup builds each peer's durable journal (blocks of 1,024 entries, signed by the peer)
 // and restores the peer from it, as after a restart. The 999,900 common entries carry
@@ -20,7 +27,6 @@ namespace kittengrad::bench {
 namespace {
 
 constexpr std::size_t kKeys = 1'000'000;
-constexpr std::size_t kDifferingPerSide = 50;
 constexpr std::size_t kBlockEntries = 1024;
 
 Entry placeholder_entry(std::uint64_t i) {
@@ -70,20 +76,31 @@ std::uint64_t kind_bytes(const DirectNet::Counts& c, const std::string& name) {
   return 0;
 }
 
-void BM_AntiEntropy1MKeys100Differ(benchmark::State& state) {
+const char* event_kind_name(DirectNet::EventKind k) {
+  switch (k) {
+    case DirectNet::EventKind::kDatagram: return "datagram";
+    case DirectNet::EventKind::kStorage: return "storage";
+    case DirectNet::EventKind::kWakeup: return "wakeup";
+  }
+  return "?";
+}
+
+// state.range(0): keys that differ, half only on each side.
+void BM_AntiEntropy1MKeys(benchmark::State& state) {
   if (!crypto_init()) state.SkipWithError("libsodium did not start");
+  const auto differing_per_side = static_cast<std::size_t>(state.range(0)) / 2;
   std::vector<Entry> common;
   common.reserve(kKeys);
-  for (std::uint64_t i = 0; i < kKeys - kDifferingPerSide; ++i) common.push_back(placeholder_entry(i));
+  for (std::uint64_t i = 0; i < kKeys - differing_per_side; ++i) common.push_back(placeholder_entry(i));
   const KeyPair author = keypair_from_u64(77);
   auto signed_entry = [&](std::uint64_t i) {
     const Cid c = Cid::of_record("differing record " + std::to_string(i));
     return make_entry(author, "default", c, c, 1000 + static_cast<std::int64_t>(i));
   };
   std::vector<Entry> a_entries = common, b_entries = common;
-  for (std::uint64_t i = 0; i < kDifferingPerSide; ++i) {
+  for (std::uint64_t i = 0; i < differing_per_side; ++i) {
     a_entries.push_back(signed_entry(i));
-    b_entries.push_back(signed_entry(1000 + i));
+    b_entries.push_back(signed_entry(1'000'000 + i));
   }
   const KeyPair ka = keypair_from_u64(1), kb = keypair_from_u64(2);
   const std::vector<StorageRecord> ra = journal_records(ka, a_entries);
@@ -105,7 +122,17 @@ void BM_AntiEntropy1MKeys100Differ(benchmark::State& state) {
               [](const NodeRef& x, const NodeRef& y) { return x.id < y.id; });
     a.start_instant("default", members);
     b.start_instant("default", members);
+    // The index builds in slices, one per wakeup.
+    net.reset_events();
+    const auto w0 = std::chrono::steady_clock::now();
+    net.pump();
+    const auto w1 = std::chrono::steady_clock::now();
+    state.counters["index_build_ms"] = std::chrono::duration<double, std::milli>(w1 - w0).count();
+    state.counters["index_longest_event_ms"] = net.longest().ms;
+    state.counters["index_longest_event_wall_ms"] = net.longest().wall_ms;
+    state.counters["index_wakeups"] = static_cast<double>(net.longest().wakeups);
     net.reset_counts();
+    net.reset_events();
     state.ResumeTiming();
 
     const auto t0 = std::chrono::steady_clock::now();
@@ -116,6 +143,18 @@ void BM_AntiEntropy1MKeys100Differ(benchmark::State& state) {
     state.PauseTiming();
     state.counters["reconcile_ms"] =
         std::chrono::duration<double, std::milli>(t1 - t0).count();
+    const DirectNet::Longest longest = net.longest();
+    state.counters["longest_event_ms"] = longest.ms;
+    state.counters["longest_event_wall_ms"] = longest.wall_ms;
+    state.counters["events"] = static_cast<double>(longest.events);
+    state.SetLabel(std::string("longest: ") + event_kind_name(longest.kind) +
+                   (longest.kind == DirectNet::EventKind::kDatagram
+                        ? std::string(" ") + message_kind_name(longest.message_kind)
+                        : std::string()));
+    state.counters["round_trips"] = static_cast<double>(net.round_trips());
+    state.counters["datagrams"] = 0;
+    for (std::size_t k = 0; k < kMessageKinds; ++k)
+      state.counters["datagrams"] += static_cast<double>(net.counts().messages[k]);
     const DirectNet::Counts diff = net.counts();
     const RingId zero{};
     const bool equal = a.store("default")->digest(zero, zero) == b.store("default")->digest(zero, zero);
@@ -124,7 +163,7 @@ void BM_AntiEntropy1MKeys100Differ(benchmark::State& state) {
     net.pump();
     const DirectNet::Counts agree = net.counts();
     state.counters["bytes_both_ways"] = static_cast<double>(ae_bytes(diff));
-    state.counters["round_trips"] = static_cast<double>(
+    state.counters["requests"] = static_cast<double>(
         kind_count(diff, "ae_digest") + kind_count(diff, "ae_more") +
         kind_count(diff, "ae_exchange") + kind_count(diff, "range_pull"));
     state.counters["symbol_messages"] = static_cast<double>(kind_count(diff, "ae_symbols"));
@@ -139,7 +178,7 @@ void BM_AntiEntropy1MKeys100Differ(benchmark::State& state) {
     state.ResumeTiming();
   }
 }
-BENCHMARK(BM_AntiEntropy1MKeys100Differ)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AntiEntropy1MKeys)->Arg(100)->Arg(10'000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace kittengrad::bench

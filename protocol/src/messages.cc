@@ -33,6 +33,25 @@ std::size_t symbols(const std::vector<CodedSymbol>& v) {
   return n;
 }
 
+// Header and signature of a block, as a filtered block carries them.
+std::size_t header_and_signature(const BlockHeader& h) {
+  FilteredBlock bare;
+  bare.header = h;
+  return filtered_block_wire_size(bare) - varint(0);  // less its empty included count
+}
+
+std::size_t piece(const BlockPiece& p) {
+  std::size_t n = varint(p.height) + 1 + varint(p.first) + varint(p.count);
+  if (p.header) n += header_and_signature(*p.header);
+  n += varint(p.included.size());
+  for (std::size_t i = 0; i < p.included.size(); ++i) {
+    // Positions travel as offsets from `first`: a byte or two each.
+    const std::uint32_t pos = i < p.positions.size() ? p.positions[i] : p.first;
+    n += varint(pos - p.first) + entry_wire_size(p.included[i]);
+  }
+  return n + varint(p.hashes.size()) + 32 * p.hashes.size();
+}
+
 std::size_t body_size(const Body& body) {
   return std::visit(
       Overloaded{
@@ -79,19 +98,21 @@ std::size_t body_size(const Body& body) {
           },
           [](const AeEntries& m) { return varint(m.session) + entries(m.entries); },
           [](const RangePull& m) {
-            return varint(m.req) + kRangeBytes + 1 + (m.after ? 32 : 0);
+            return varint(m.req) + kRangeBytes + 1 + (m.after ? 32 : 0) + varint(m.skip);
           },
           [](const RangeEntries& m) {
-            return varint(m.req) + entries(m.entries) + 1 + (m.next ? 32 : 0);
+            return varint(m.req) + entries(m.entries) + 1 + (m.next ? 32 : 0) +
+                   varint(m.next_skip);
           },
           [](const CatchUp& m) {
             return varint(m.req) + varint(m.since_height) + varint(m.ranges.size()) +
-                   kRangeBytes * m.ranges.size();
+                   kRangeBytes * m.ranges.size() + varint(m.from_entry) + varint(m.to_entry) +
+                   varint(m.max_bytes);
           },
           [](const CatchUpReply& m) {
             std::size_t n = varint(m.req) + varint(m.blocks.size()) + varint(m.head_height) + 1;
             for (const FilteredBlock& b : m.blocks) n += filtered_block_wire_size(b);
-            return n;
+            return n + 1 + (m.piece ? piece(*m.piece) : 0);
           },
           [](const Subscribe& m) { return varint(m.sub) + varint(m.from_height); },
           [](const Unsubscribe& m) { return varint(m.sub); },

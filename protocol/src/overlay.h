@@ -19,6 +19,7 @@
 
 #include "kittengrad/peer.h"
 #include "kittengrad/rng.h"
+#include "sync_index.h"
 
 namespace kittengrad {
 
@@ -27,6 +28,12 @@ namespace kittengrad {
 inline std::size_t count_down(std::size_t& n) {
   assert(n > 0 && "an in-flight count went below zero");
   return --n;
+}
+
+// Increments a counter that must never wrap.
+inline void bump(std::uint64_t& counter, std::uint64_t by = 1) {
+  assert(counter <= UINT64_MAX - by && "a counter would wrap");
+  counter += by;
 }
 
 // What an outstanding request was for; decides what its reply or timeout does.
@@ -91,12 +98,11 @@ struct ReadOp {
   std::size_t waiting = 0;
 };
 
-// A push of entries that must become durable at every target before `on_done` runs.
-struct PushOp {
-  std::uint64_t id = 0;
-  std::size_t waiting = 0;
-  bool all_acked = true;
-  std::function<void(bool all_acked)> on_done;
+// Where a page of a range resumes: after key `after` (none: at the range's start), or, when
+// skip > 0, at key `after` past its first `skip` entries (a key too large for one page).
+struct RangeCursor {
+  std::optional<RingId> after;
+  std::uint32_t skip = 0;
 };
 
 // One target's share of a hand-off round: pages of entries, or one empty probe.
@@ -107,30 +113,75 @@ struct HandoffOp {
   bool target_leaving = false;  // it answered kLeaving, or never answered
 };
 
+// A push of entries, page by page (each page one datagram) with at most transfer_window
+// pages in flight, that must become durable at every target before `on_done` runs. The
+// source is a list of entries, sent to each target in turn, or a range of the store, read
+// a page at a time as acknowledgements come back (a hand-off of a large range holds one
+// page per request in flight, never the range).
+struct PushOp {
+  std::uint64_t id = 0;
+  std::size_t waiting = 0;  // pages in flight
+  bool all_acked = true;
+  std::function<void(bool all_acked)> on_done;
+  std::vector<NodeRef> targets;
+  std::vector<Entry> entries;     // list source
+  std::optional<KeyRange> range;  // range source (one target)
+  std::size_t target = 0;         // the target being served
+  std::size_t next = 0;           // list source: the next entry to send
+  RangeCursor cursor;             // range source: where the next page starts
+  bool range_done = false;
+};
+
+// One anti-entropy session this peer opened with a neighbour over a shared range. Coded
+// symbols come in pages: `asks` are the pages [from, to) not yet requested; `remote`
+// holds the neighbour's symbols [0, remote.size()) as they arrive (`got` marks which).
+// Once they decode, the exchange sends `give` (ids the neighbour lacks, looked up page by
+// page) and asks for `want`, a page at a time. At most transfer_window requests are in
+// flight; the session ends when one fails, when a reply is out of order, or when the
+// next round finds it still open.
 struct AeSession {
   std::uint64_t id = 0;
   NodeRef peer;
   KeyRange range;
+  Time opened = 0;
   std::uint64_t peer_height = 0;
+  std::int64_t remote_count = 0;
   std::vector<CodedSymbol> remote;
-  std::vector<EntryId> local_ids;  // our ids in the range, collected once per session
-  std::vector<CodedSymbol> local;  // our symbols over the same indices as `remote`
+  std::vector<bool> got;
+  std::size_t got_count = 0;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> asks;
+  // Our own symbols of the range, taken once when the first reply comes (a snapshot: the
+  // store may change while the session runs), and the decoder fed the prefix of `remote`
+  // that has arrived, [0, fed), page by page.
+  std::vector<CodedSymbol> local;
+  RibltDecoder decoder;
+  std::size_t fed = 0;
   int rounds = 0;
+  bool exchanging = false;
+  std::vector<std::uint64_t> give;
+  std::vector<std::uint64_t> want;
+  std::size_t give_next = 0, want_next = 0;
+  std::size_t in_flight = 0;
 };
 
-// The entry ids of one key range with the key each belongs to, in ring order: computed by
-// one walk of the store and reused while the store is unchanged, so an anti-entropy
-// session walks a large store once per side instead of once per message.
-struct RangeIds {
-  KeyRange range;
-  std::uint64_t store_version = 0;
-  std::vector<std::pair<EntryId, RingId>> ids;
-};
-
-struct PullOp {  // paging a range from one node (join, or a large reconciliation)
+struct PullOp {  // one stream paging part of a range from one node (join, large gaps)
   std::uint64_t id = 0;
   NodeRef from;
   KeyRange range;
+};
+
+// A journal block arriving in pieces: its entry hashes so far (the entries themselves
+// verify on their own signatures and are applied as they come). At most
+// reassembly_bytes_max of hashes.
+struct Reassembly {
+  std::uint64_t height = 0;
+  BlockHeader header;
+  Signature signature{};
+  std::vector<Hash256> hashes;  // header.entry_count of them
+  std::vector<bool> have;
+  std::uint32_t have_count = 0;
+  std::uint32_t piece_entries = 1;  // entries a piece holds (from the first): the size of asks
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> asks;  // [from, to) not yet asked
 };
 
 struct CatchUpOp {
@@ -139,6 +190,8 @@ struct CatchUpOp {
   std::uint64_t since = 0;
   std::optional<Hash256> prev;  // hash of the last block verified, to check the next link
   std::vector<KeyRange> ranges;
+  std::optional<Reassembly> partial;
+  std::size_t in_flight = 0;
 };
 
 struct Subscriber {
@@ -264,7 +317,8 @@ class Overlay {
   // Narrows a read page to what is complete: see ReadOp.
   static void note_page_end(ReadOp& op, const std::vector<Entry>& page, bool more);
 
-  // ---- overlay_sync.cc: anti-entropy, paging, pushes, GC, catch-up ----
+  // ---- overlay_sync.cc: anti-entropy, paging, hand-off, GC, catch-up ----
+  // Every message these send is packed to fit config().message_budget().
   void anti_entropy();
   void handle(Address from, const AeDigest& m);
   void handle(Address from, const AeMore& m);
@@ -274,25 +328,47 @@ class Overlay {
   void on_reply(const Pending& p, const AeSymbols& m);
   void on_reply(const Pending& p, const AeEntries& m);
   void on_reply(const Pending& p, const RangeEntries& m);
+  void ae_ask_symbols(AeSession& s);
+  void ae_ask_more(AeSession& s);
+  // What a session does once its decoder has peeled what it could (or a slice of it).
+  void ae_after_peel(AeSession& s);
   void ae_finish(AeSession& s, const Difference& diff);
+  void ae_exchange_pages(AeSession& s);
+  // Ends a session; its requests still in flight find nothing when they come back.
+  void ae_end(std::uint64_t id);
   void ae_page_both_ways(AeSession& s);
-  [[nodiscard]] std::vector<CodedSymbol> encode_range(const KeyRange& r, std::uint64_t from,
-                                                      std::uint64_t to);
-  [[nodiscard]] std::vector<Entry> entries_in(const KeyRange& r) const;
-  [[nodiscard]] const RangeIds& range_ids(const KeyRange& r);
-  // Entries of the range whose 64-bit id is in `ids`.
-  [[nodiscard]] std::vector<Entry> entries_with_ids(const KeyRange& r,
-                                                    const std::set<std::uint64_t>& ids,
-                                                    std::size_t limit);
+  // Coded symbols per AeSymbols page when the larger side holds `count` entries.
+  [[nodiscard]] std::size_t symbols_per_page(const KeyRange& r, std::int64_t count) const;
   void start_pull(const NodeRef& from, const KeyRange& range);
   void push(const std::vector<NodeRef>& targets, const std::vector<Entry>& entries,
             std::function<void(bool)> on_done);
+  void push_range(const NodeRef& target, const KeyRange& range, std::function<void(bool)> on_done);
+  void push_pump(std::uint64_t id);
+  void on_push_ack(std::uint64_t id, bool ok);  // a page acknowledged (ok) or failed
   void collect_garbage();
   void gc_hand_on(const std::vector<RingId>& keys, const std::vector<NodeRef>& replicas);
   void start_catch_up();
   void handle(Address from, const CatchUp& m);
   void on_reply(const Pending& p, const CatchUpReply& m);
+  void catch_up_piece(CatchUpOp& op, const CatchUp& asked, const BlockPiece& piece,
+                      std::size_t reply_bytes);
+  void catch_up_pump(CatchUpOp& op);
+  void catch_up_next(CatchUpOp& op);  // asks for what follows the last verified block
   void mark_seen(const NodeRef& n, std::uint64_t height);
+  // The arcs between the members this peer knows, for the anti-entropy index.
+  [[nodiscard]] std::vector<KeyRange> arcs() const;
+  void sync_arcs() { sync_.set_arcs(arcs()); }
+  // The index has slices of work waiting, or arcs to follow (next_wakeup), and one slice
+  // of it (on_wakeup).
+  [[nodiscard]] bool sync_work() const {
+    return sync_.has_work() || !ae_peeling_.empty() || !sync_.has_arcs(arcs());
+  }
+  void sync_step();
+  [[nodiscard]] bool fits_budget(const Body& body) const;
+  // config().message_budget() as CatchUp::max_bytes carries it.
+  [[nodiscard]] std::uint32_t budget_bytes() const {
+    return static_cast<std::uint32_t>(config().message_budget());
+  }
 
   // ---- overlay_leave.cc: graceful leave ----
   // One hand-off round, then the LeaveNotice once nothing is in flight.
@@ -337,8 +413,8 @@ class Overlay {
   // Data.
   Store store_;
   std::uint64_t store_version_ = 0;  // bumped by every change of store_
-  RangeIds range_ids_cache_;
   Journal journal_;
+  SyncIndex sync_{store_, journal_};
   std::map<RingId, std::uint64_t> seen_heights_;  // neighbour -> journal height synced
 
   // Requests and operations in flight.
@@ -350,6 +426,7 @@ class Overlay {
   std::map<std::uint64_t, ReadOp> reads_;
   std::map<std::uint64_t, PushOp> pushes_;
   std::map<std::uint64_t, AeSession> ae_sessions_;
+  std::set<std::uint64_t> ae_peeling_;  // sessions whose decoder peels in slices
   std::map<std::uint64_t, PullOp> pulls_;
   std::map<std::uint64_t, CatchUpOp> catch_ups_;
   std::map<std::uint64_t, std::function<void()>> persists_;  // token -> completion

@@ -114,18 +114,7 @@ void Overlay::handle(Address from, const WriteRequest& m) {
 void Overlay::on_reply(const Pending& p, const ReplicateAck& m, Address from) {
   (void)from;
   if (p.kind == PendingKind::kHandoff) return on_handoff_reply(p.owner, m.error);
-  if (p.kind == PendingKind::kPush) {
-    auto it = pushes_.find(p.owner);
-    if (it == pushes_.end()) return;
-    if (m.error != ErrorCode::kOk) it->second.all_acked = false;
-    if (count_down(it->second.waiting) == 0) {
-      auto done = std::move(it->second.on_done);
-      const bool all = it->second.all_acked;
-      pushes_.erase(it);
-      if (done) done(all);
-    }
-    return;
-  }
+  if (p.kind == PendingKind::kPush) return on_push_ack(p.owner, m.error == ErrorCode::kOk);
   auto it = writes_.find(p.owner);
   if (it == writes_.end()) return;
   WriteOp& op = it->second;

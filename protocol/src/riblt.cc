@@ -26,8 +26,10 @@
 #include "wire_util.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 
 #include "kittengrad/rng.h"
 
@@ -245,7 +247,10 @@ std::optional<Difference> riblt_decode(const std::vector<CodedSymbol>& remote,
 
 std::uint64_t riblt_estimate_difference(const std::vector<CodedSymbol>& remote,
                                         const std::vector<CodedSymbol>& local) {
-  const std::vector<CodedSymbol> cells = subtract(remote, local);
+  return riblt_estimate_cells(subtract(remote, local));
+}
+
+std::uint64_t riblt_estimate_cells(const std::vector<CodedSymbol>& cells) {
   if (cells.empty() || is_empty(cells[0])) return 0;  // every item is in cell 0
   const Evidence ev = gather_evidence(cells);
   const bool informed = ev.busy_cells + 1 < cells.size();
@@ -259,6 +264,91 @@ std::uint64_t riblt_estimate_difference(const std::vector<CodedSymbol>& remote,
   // Cell 0's count is |remote| - |local|: the difference has at least that many items.
   const auto count_gap = static_cast<std::uint64_t>(std::llabs(cells[0].count));
   return std::max({static_cast<std::uint64_t>(std::ceil(estimate)), count_gap, std::uint64_t{1}});
+}
+
+// ---- RibltDecoder ----
+//
+// Invariants: cells_ is remote - local over [0, size()) less every item in peeled_ (each
+// subtracted at every index of its stream below size()); nonempty_ counts the cells that
+// are not empty; each peeled item's stream stands at its first index >= size(); pure_
+// holds (possibly stale) indices of cells that were pure when pushed.
+
+void RibltDecoder::update(std::size_t j, const EntryId& id, std::int64_t sign) {
+  CodedSymbol& c = cells_[j];
+  const bool was_empty = is_empty(c);
+  c.add(id, sign);
+  const bool now_empty = is_empty(c);
+  if (was_empty && !now_empty) ++nonempty_;
+  if (!was_empty && now_empty) {
+    assert(nonempty_ > 0);
+    --nonempty_;
+  }
+  if (is_pure(c)) pure_.push_back(j);
+}
+
+void RibltDecoder::add(const std::vector<CodedSymbol>& remote, const std::vector<CodedSymbol>& local,
+                       std::size_t peel_limit) {
+  assert(remote.size() == local.size());
+  if (failed_) return;
+  const std::size_t from = cells_.size();
+  std::vector<CodedSymbol> fresh = subtract(remote, local);
+  cells_.insert(cells_.end(), fresh.begin(), fresh.end());
+  for (std::size_t j = from; j < cells_.size(); ++j) {
+    if (!is_empty(cells_[j])) ++nonempty_;
+  }
+  // Items already peeled leave the new cells too.
+  for (Peeled& p : peeled_) {
+    for (; p.stream.current() < cells_.size(); p.stream.advance())
+      update(static_cast<std::size_t>(p.stream.current()), p.id, -p.sign);
+  }
+  for (std::size_t j = from; j < cells_.size(); ++j) {
+    if (is_pure(cells_[j])) pure_.push_back(j);
+  }
+  peel(peel_limit);
+}
+
+void RibltDecoder::peel(std::size_t limit) {
+  for (std::size_t n = 0; n < limit && !pure_.empty() && !failed_;) {
+    const std::size_t home = pure_.back();
+    pure_.pop_back();
+    if (!is_pure(cells_[home])) continue;  // queued twice, or spoilt by a later peel
+    // A correct peel empties a cell for good: more peels than cells means false ones.
+    if (peeled_.size() >= cells_.size()) {
+      failed_ = true;
+      break;
+    }
+    const EntryId id = EntryId::of_key(cells_[home].keysum);
+    const std::int64_t sign = cells_[home].count;
+    RibltIndexStream s(id);
+    bool visits_home = false;
+    for (; s.current() < cells_.size(); s.advance()) {
+      const auto j = static_cast<std::size_t>(s.current());
+      visits_home = visits_home || j == home;
+      update(j, id, -sign);
+    }
+    if (!visits_home) failed_ = true;  // the cell only looked pure
+    peeled_.push_back(Peeled{id, sign, s});
+    ++n;
+  }
+  if (failed_) pure_.clear();
+}
+
+std::optional<Difference> RibltDecoder::difference() const {
+  Difference diff;
+  for (const Peeled& p : peeled_) (p.sign > 0 ? diff.only_remote : diff.only_local).push_back(p.id);
+  std::sort(diff.only_remote.begin(), diff.only_remote.end());
+  std::sort(diff.only_local.begin(), diff.only_local.end());
+  if (has_duplicate(diff.only_remote) || has_duplicate(diff.only_local)) return std::nullopt;
+  std::vector<EntryId> both;
+  std::set_intersection(diff.only_remote.begin(), diff.only_remote.end(), diff.only_local.begin(),
+                        diff.only_local.end(), std::back_inserter(both));
+  if (!both.empty()) return std::nullopt;
+  return diff;
+}
+
+std::uint64_t RibltDecoder::estimate() const {
+  if (done()) return peeled_.size();
+  return peeled_.size() + std::max<std::uint64_t>(riblt_estimate_cells(cells_), 1);
 }
 
 std::size_t coded_symbol_wire_size(const CodedSymbol& s) {

@@ -149,6 +149,8 @@ void draw_peer_config(Rng& rng, PeerConfig& p, const DrawOptions& o) {
   p.riblt_first_batch = batches[rng.below(3)];
   p.gc_keys_per_round = rng.chance(0.5) ? 16 : 256;
   p.journal_block_entries_max = rng.chance(0.5) ? 16 : 1024;
+  const std::size_t datagrams[] = {512, 1200, 65000};
+  p.max_datagram_bytes = datagrams[rng.below(3)];
 }
 
 void draw_network(Rng& rng, NetConfig& n) {

@@ -92,6 +92,11 @@ void EventChecker::check(std::size_t slot) {
     ss = SlotSeen{};  // a recovered peer is a new object: its history starts again
     ss.incarnation = net_.incarnation(slot);
   }
+  if (peer->counters().oversized_sent > 0 && !ss.oversized_reported) {
+    ss.oversized_reported = true;
+    report_.add("t=" + std::to_string(net_.now()) + " us, slot " + std::to_string(slot) +
+                ": sent a message larger than its datagram budget (oversized_sent)");
+  }
   for (const std::string& ns : net_.config().namespaces) {
     if (!peer->serves(ns)) continue;
     Seen& seen = ss.by_ns[ns];

@@ -85,6 +85,7 @@ class EventChecker {
   struct SlotSeen {
     std::uint64_t incarnation = 0;  // a new Peer object starts over
     std::map<std::string, Seen> by_ns;
+    bool oversized_reported = false;
   };
 
   void check_successors(std::size_t slot, const std::string& ns, const RingState& ring, Seen& seen);

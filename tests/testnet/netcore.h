@@ -29,6 +29,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +71,9 @@ struct NetConfig {
   // The planted bugs of peer.bugs apply to the peers in these slots only (empty: to all):
   // "one replica drops an entry" needs the others honest.
   std::vector<std::size_t> planted_bug_slots;
+  // Per-slot datagram sizes (slot -> max_datagram_bytes), for peers configured apart from
+  // the rest; unlisted slots take peer.max_datagram_bytes.
+  std::map<std::size_t, std::size_t> max_datagram_bytes_of_slot;
   ClientConfig client;
   std::vector<std::string> namespaces = {"default"};
 

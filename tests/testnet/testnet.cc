@@ -119,6 +119,10 @@ PeerConfig TestNetwork::slot_config(std::size_t slot) const {
   if (!buggy.empty() && std::find(buggy.begin(), buggy.end(), slot) == buggy.end()) {
     c.bugs = PlantedBugs{};
   }
+  if (auto it = config().max_datagram_bytes_of_slot.find(slot);
+      it != config().max_datagram_bytes_of_slot.end()) {
+    c.max_datagram_bytes = it->second;
+  }
   return c;
 }
 

@@ -178,6 +178,8 @@ class TestNetwork {
   [[nodiscard]] NetCore& core() { return core_; }
   [[nodiscard]] const NetCore& core() const { return core_; }
   [[nodiscard]] const NetConfig& config() const { return core_.config(); }
+  // The PeerConfig a peer in `slot` runs with (planted bugs and per-slot sizes applied).
+  [[nodiscard]] PeerConfig slot_config(std::size_t slot) const;
   [[nodiscard]] const NetMetrics& metrics() const { return core_.metrics(); }
   [[nodiscard]] const LifecycleCounts& lifecycle() const { return lifecycle_; }
   [[nodiscard]] std::uint64_t fingerprint() const { return core_.fingerprint(); }
@@ -213,7 +215,6 @@ class TestNetwork {
   void workload_write(std::size_t w, std::size_t client, std::size_t gateway);
   void workload_lookup(std::size_t w, std::size_t client, std::size_t gateway);
   Rng& workload_rng(std::size_t w);
-  [[nodiscard]] PeerConfig slot_config(std::size_t slot) const;
   [[nodiscard]] Cid random_cid(Rng& rng) const;
 
   NetCore core_;

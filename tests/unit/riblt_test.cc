@@ -243,6 +243,74 @@ TEST(RibltDecode, UsesTheCommonPrefixOfUnequalLists) {
   EXPECT_FALSE(riblt_decode({}, {}).has_value());  // no symbol is no evidence of equality
 }
 
+// Fed in pages of any size, the incremental decoder finishes at exactly the prefix at
+// which riblt_decode first succeeds, with the same difference; peeling in slices of one
+// item changes nothing but the number of calls.
+TEST(RibltDecoder, AgreesWithTheOneShotDecodeAtEveryPrefix) {
+  for (const std::size_t d : {1, 10, 100, 400}) {
+    for (const std::uint64_t seed : case_seeds(10)) {
+      SCOPED_TRACE(replay_hint(seed) + " d " + std::to_string(d));
+      Rng rng(seed ^ (d << 40));
+      const SetPair p = make_pair(rng, 500, d);
+      const std::size_t budget = decode_budget(d);
+      const auto remote = riblt_encode(p.remote, 0, budget);
+      const auto local = riblt_encode(p.local, 0, budget);
+      const std::size_t page = 1 + rng.below(40);
+      const bool sliced = rng.chance(0.5);
+      RibltDecoder dec;
+      std::size_t m = 0;
+      while (!dec.done() && m < budget) {
+        const std::size_t next = std::min(budget, m + page);
+        dec.add(prefix(std::vector<CodedSymbol>(remote.begin() + static_cast<std::ptrdiff_t>(m), remote.end()), next - m),
+                prefix(std::vector<CodedSymbol>(local.begin() + static_cast<std::ptrdiff_t>(m), local.end()), next - m),
+                sliced ? 1 : SIZE_MAX);
+        while (dec.peeling()) dec.peel(1);
+        m = next;
+        ASSERT_FALSE(dec.failed());
+        // The one-shot decode of the same prefix agrees on whether it is done.
+        EXPECT_EQ(dec.done(), riblt_decode(prefix(remote, m), prefix(local, m)).has_value())
+            << "prefix " << m;
+      }
+      ASSERT_TRUE(dec.done()) << "no decode within " << budget << " symbols";
+      const auto got = dec.difference();
+      ASSERT_TRUE(got.has_value());
+      EXPECT_TRUE(same_difference(*got, p.truth));
+      EXPECT_EQ(dec.estimate(), d);
+    }
+  }
+}
+
+// Before it is done, the estimate counts the items peeled and an estimate of the rest:
+// within a factor of two of the truth once a fair number of symbols came in.
+TEST(RibltDecoder, EstimatesWhatIsLeft) {
+  Rng rng(77);
+  const SetPair p = make_pair(rng, 1000, 1000);
+  const auto remote = riblt_encode(p.remote, 0, 600);
+  const auto local = riblt_encode(p.local, 0, 600);
+  RibltDecoder dec;
+  dec.add(remote, local);
+  ASSERT_FALSE(dec.done());
+  const std::uint64_t e = dec.estimate();
+  EXPECT_GE(e, 500u);
+  EXPECT_LE(e, 2000u);
+}
+
+// Symbols of unrelated noise never decode into a difference: a false peel is caught.
+TEST(RibltDecoder, NoiseNeverDecodes) {
+  Rng rng(5);
+  for (int round = 0; round < 50; ++round) {
+    std::vector<CodedSymbol> noise(64);
+    for (auto& c : noise) {
+      c.count = static_cast<std::int64_t>(rng.below(5)) - 2;
+      c.keysum = rng.next_u64();
+      c.checksum = rng.next_u64();
+    }
+    RibltDecoder dec;
+    dec.add(noise, std::vector<CodedSymbol>(64));
+    EXPECT_FALSE(dec.done() && dec.difference().has_value());
+  }
+}
+
 TEST(RibltEstimate, ZeroForEqualSets) {
   Rng rng(6);
   const auto ids = random_ids(rng, 1000);

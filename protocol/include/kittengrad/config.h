@@ -54,6 +54,17 @@ struct PeerConfig {
   // without IP fragmentation.
   std::size_t max_datagram_bytes = 1200;
 
+  // Bounds of the state that repair and transfers keep. When one is reached the oldest
+  // session of that kind is dropped and counted (PeerCounters); the repair it was doing
+  // falls to a later anti-entropy round.
+  std::size_t ae_sessions_max = 16;   // anti-entropy sessions this peer opened, open at once
+  std::size_t range_pulls_max = 16;   // range pull streams in flight
+  std::size_t catch_ups_max = 8;      // catch-up sessions in flight
+  // Entry hashes of one journal block arriving in pieces (32 bytes an entry): a block
+  // announcing more is refused. One block per catch-up session is under reassembly.
+  std::size_t reassembly_bytes_max = 1 << 20;
+  std::size_t transfer_window = 64;   // requests of one push, AE session or catch-up in flight
+
   // The largest wire_size() of a message this peer may send.
   [[nodiscard]] std::size_t message_budget() const {
     return max_datagram_bytes - kTransportOverheadBytes;

@@ -156,12 +156,14 @@ struct AeEntries {
 struct RangePull {  // page through a range: joins, and reconciliation of large gaps
   std::uint64_t req = 0;
   KeyRange range;
-  std::optional<RingId> after;  // resume after this key
+  std::optional<RingId> after;  // resume after this key ...
+  std::uint32_t skip = 0;       // ... or, when > 0, at key `after` past its first `skip` entries
 };
-struct RangeEntries {
+struct RangeEntries {  // a page of whole entries, at most one datagram
   std::uint64_t req = 0;
   std::vector<Entry> entries;
-  std::optional<RingId> next;  // set when more pages follow
+  std::optional<RingId> next;   // set when more pages follow: resume after this key ...
+  std::uint32_t next_skip = 0;  // ... or, when > 0, inside it (a key too large for a page)
 };
 
 // ---- Journal catch-up and subscription ----
@@ -169,12 +171,40 @@ struct CatchUp {
   std::uint64_t req = 0;
   std::uint64_t since_height = 0;  // blocks with height > since_height
   std::vector<KeyRange> ranges;
+  // When to_entry > 0: one piece of block since_height + 1, its entries [from_entry,
+  // to_entry) or as many of them as fit a datagram.
+  std::uint32_t from_entry = 0;
+  std::uint32_t to_entry = 0;
+  // The asker's message budget: the answer fits the smaller of it and the responder's
+  // own (peers may be configured with different max_datagram_bytes; a journal written
+  // with larger blocks is then read in pieces). 0: the responder's budget.
+  std::uint32_t max_bytes = 0;
+};
+// A piece of a filtered block too large for one datagram: its entries [first, first +
+// count). The wanted ones travel whole with their positions (the receiver hashes them);
+// every other entry of the piece travels as its hash, in position order. The piece that
+// starts at 0 also carries the header and its signature. The receiver collects the
+// block's entry hashes piece by piece (32 bytes an entry, at most the block's
+// entry_count) and verifies the whole block once it holds all of them; the entries
+// themselves verify on their own signatures and need not wait.
+struct BlockPiece {
+  std::uint64_t height = 0;
+  std::optional<BlockHeader> header;  // first == 0 only
+  Signature signature{};              // travels with the header
+  std::uint32_t first = 0;
+  std::uint32_t count = 0;
+  std::vector<std::uint32_t> positions;  // of `included`, increasing, in [first, first + count)
+  std::vector<Entry> included;
+  std::vector<Hash256> hashes;  // of the other count - included.size() entries
+
+  bool operator==(const BlockPiece&) const = default;
 };
 struct CatchUpReply {
   std::uint64_t req = 0;
-  std::vector<FilteredBlock> blocks;
+  std::vector<FilteredBlock> blocks;  // whole blocks that fit, from since_height + 1
   std::uint64_t head_height = 0;
   bool more = false;
+  std::optional<BlockPiece> piece;  // instead of blocks: a block that does not fit whole
 };
 struct Subscribe {  // renewing an active subscription extends its lease
   std::uint64_t sub = 0;

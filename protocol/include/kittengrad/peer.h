@@ -54,6 +54,7 @@ struct PeerCounters {
   std::uint64_t unknown_namespace = 0;  // messages for a namespace not served
   std::uint64_t malformed = 0;          // requests out of limits
   std::uint64_t overloaded = 0;         // requests refused because a table was full
+  std::uint64_t feed_blocks_skipped = 0;  // journal blocks too large for a subscription feed
   std::uint64_t oversized_sent = 0;     // messages sent larger than the datagram budget (a bug)
   std::uint64_t entries_applied = 0;    // new entries stored (any path)
   std::uint64_t ae_rounds = 0;          // anti-entropy digests sent
@@ -62,6 +63,14 @@ struct PeerCounters {
   std::uint64_t ae_paged = 0;           // ... reconciled by paging the range
   std::uint64_t lookups_failed = 0;
   std::uint64_t timeouts = 0;
+  // Bounded repair state (config.h): what was dropped or refused when a bound was reached.
+  std::uint64_t ae_evicted = 0;         // own AE sessions dropped: stale, over the bound, or
+                                        // answered out of order
+  std::uint64_t ae_busy = 0;            // AE steps refused or given up: the range's coded
+                                        // symbols were still being built
+  std::uint64_t pulls_evicted = 0;      // range pull streams dropped over the bound
+  std::uint64_t catch_ups_evicted = 0;  // catch-up sessions dropped over the bound
+  std::uint64_t reassembly_refused = 0; // blocks too large to reassemble from pieces
 };
 
 // How full one namespace's tables are: each has a bound in PeerConfig, and operators and
@@ -77,6 +86,8 @@ struct TableSizes {
   std::size_t catch_ups = 0;    // catch-up sessions in flight
   std::size_t pushes = 0;       // hand-off and repair pushes in flight
   std::size_t pending = 0;      // requests to other peers awaiting a reply
+  std::size_t cached_arcs = 0;  // ranges whose anti-entropy coded symbols are kept current
+  std::size_t built_arcs = 0;   // of those, the ones whose symbols are built
 };
 
 // The routing state of one namespace, for checkers and the oracle.

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <optional>
 #include <vector>
 
@@ -72,6 +73,54 @@ struct Difference {
 [[nodiscard]] std::optional<Difference> riblt_decode(const std::vector<CodedSymbol>& remote,
                                                      const std::vector<CodedSymbol>& local);
 
+// The same decode, a batch of symbols at a time: items peel as the symbols that free them
+// arrive, so the work of a decode spreads over the batches (each item is peeled once; a
+// later batch only advances the index streams of the items already peeled) instead of
+// being done whole, and again, at each attempt. A session feeds it pages as they come.
+//
+//   RibltDecoder dec;
+//   dec.add(remote_page, local_page);   // symbols [dec.size(), dec.size() + page)
+//   if (dec.done()) use(*dec.difference());
+//   else if (dec.failed()) give_up();   // a cell only looked pure (about 2^-64 a cell)
+//   else ask_for(dec.estimate());
+class RibltDecoder {
+ public:
+  // Appends symbols [size(), size() + n): the remote side's and our own over the same
+  // indices, and peels at most `peel_limit` items. REQUIRES: remote.size() == local.size().
+  void add(const std::vector<CodedSymbol>& remote, const std::vector<CodedSymbol>& local,
+           std::size_t peel_limit = SIZE_MAX);
+  // Peels at most `limit` more items. Near the threshold most items free each other in
+  // one cascade: a caller that bounds its work per event peels in slices.
+  void peel(std::size_t limit);
+  // Cells wait to be peeled.
+  [[nodiscard]] bool peeling() const { return !failed_ && !pure_.empty(); }
+  [[nodiscard]] std::size_t size() const { return cells_.size(); }
+  // Every symbol peeled to zero: difference() is the whole difference.
+  [[nodiscard]] bool done() const { return !failed_ && !cells_.empty() && nonempty_ == 0; }
+  // A peel turned out false: this decoder cannot go on.
+  [[nodiscard]] bool failed() const { return failed_; }
+  // The items peeled so far, each list sorted; nothing if an id came out twice (a false
+  // peel: a set difference names each id once).
+  [[nodiscard]] std::optional<Difference> difference() const;
+  // The size of the whole difference: items peeled, plus an estimate of those left
+  // (riblt_estimate_difference over what is left). At least 1 unless done().
+  [[nodiscard]] std::uint64_t estimate() const;
+
+ private:
+  struct Peeled {
+    EntryId id;
+    std::int64_t sign;
+    RibltIndexStream stream;  // at its first index >= size()
+  };
+  void update(std::size_t j, const EntryId& id, std::int64_t sign);
+
+  std::vector<CodedSymbol> cells_;  // remote - local, less the items peeled
+  std::vector<Peeled> peeled_;
+  std::vector<std::size_t> pure_;
+  std::size_t nonempty_ = 0;
+  bool failed_ = false;
+};
+
 // Estimates the size of the symmetric difference from remote-minus-local symbols that
 // failed to decode (maximum likelihood on which cells are empty). At least the number of
 // symbols / 1.4 when nothing else is known. 0 iff symbol 0 is empty (equal sets w.h.p.).
@@ -79,6 +128,8 @@ struct Difference {
 // requests and never decides what a set holds.
 [[nodiscard]] std::uint64_t riblt_estimate_difference(const std::vector<CodedSymbol>& remote,
                                                       const std::vector<CodedSymbol>& local);
+// The same from the difference cells themselves (remote - local, cell by cell).
+[[nodiscard]] std::uint64_t riblt_estimate_cells(const std::vector<CodedSymbol>& cells);
 
 // Wire size of one coded symbol: varint(zigzag(count)) + 8 + 8 bytes.
 [[nodiscard]] std::size_t coded_symbol_wire_size(const CodedSymbol& s);
