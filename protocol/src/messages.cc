@@ -87,7 +87,7 @@ std::size_t body_size(const Body& body) {
           [](const AeInSync& m) { return varint(m.session) + varint(m.journal_height); },
           [](const AeSymbols& m) {
             return varint(m.session) + kRangeBytes + varint(m.from) + symbols(m.symbols) +
-                   varint(static_cast<std::uint64_t>(m.count < 0 ? -m.count : m.count));
+                   varint(detail::zigzag(m.count));
           },
           [](const AeMore& m) {
             return varint(m.session) + kRangeBytes + varint(m.from) + varint(m.to);

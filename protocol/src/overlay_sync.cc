@@ -241,8 +241,11 @@ void Overlay::on_reply(const Pending& p, const AeInSync& m) {
 std::size_t Overlay::symbols_per_page(const KeyRange& r, std::int64_t count) const {
   // A symbol's count is at most the larger side's entry count: its zigzag varint bounds
   // every symbol's size.
-  const auto c = static_cast<std::uint64_t>(count < 0 ? -count : count);
-  const std::size_t per_symbol = varint_size(2 * c + 1) + 16;
+  // (Zigzag of any count of magnitude at most |count| is at most 2|count| + 1.)
+  const std::uint64_t magnitude =
+      count < 0 ? 0 - static_cast<std::uint64_t>(count) : static_cast<std::uint64_t>(count);
+  const std::uint64_t widest = magnitude >= UINT64_MAX / 2 ? UINT64_MAX : 2 * magnitude + 1;
+  const std::size_t per_symbol = varint_size(widest) + 16;
   AeSymbols empty{kIdMax, r, kIdMax, {}, count};
   const std::size_t base = wire_size(Message{ns_, empty}) + varint_size(config().riblt_symbols_max);
   const std::size_t budget = config().message_budget();

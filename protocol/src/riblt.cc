@@ -62,9 +62,8 @@ std::vector<CodedSymbol> subtract(const std::vector<CodedSymbol>& remote,
   const std::size_t m = std::min(remote.size(), local.size());
   std::vector<CodedSymbol> diff(m);
   for (std::size_t i = 0; i < m; ++i) {
-    diff[i].count = remote[i].count - local[i].count;
-    diff[i].keysum = remote[i].keysum ^ local[i].keysum;
-    diff[i].checksum = remote[i].checksum ^ local[i].checksum;
+    diff[i] = remote[i];
+    diff[i].remove(local[i]);
   }
   return diff;
 }
@@ -262,7 +261,9 @@ std::uint64_t riblt_estimate_cells(const std::vector<CodedSymbol>& cells) {
     estimate = std::max(floor, expected_one_empty(ev));
   }
   // Cell 0's count is |remote| - |local|: the difference has at least that many items.
-  const auto count_gap = static_cast<std::uint64_t>(std::llabs(cells[0].count));
+  const std::int64_t c = cells[0].count;
+  const std::uint64_t count_gap =
+      c < 0 ? 0 - static_cast<std::uint64_t>(c) : static_cast<std::uint64_t>(c);
   return std::max({static_cast<std::uint64_t>(std::ceil(estimate)), count_gap, std::uint64_t{1}});
 }
 
@@ -352,10 +353,7 @@ std::uint64_t RibltDecoder::estimate() const {
 }
 
 std::size_t coded_symbol_wire_size(const CodedSymbol& s) {
-  // Zigzag keeps small negative counts small: 0, -1, 1, -2 ... -> 0, 1, 2, 3 ...
-  const auto n = static_cast<std::uint64_t>(s.count);
-  const std::uint64_t zigzag = (n << 1) ^ (s.count < 0 ? UINT64_MAX : 0);
-  return varint_size(zigzag) + 8 + 8;
+  return varint_size(detail::zigzag(s.count)) + 8 + 8;
 }
 
 }  // namespace kittengrad

@@ -98,17 +98,11 @@ RingId bucket_start(std::size_t bucket) {
   return id;
 }
 
-void combine(RangeDigest& acc, const RangeDigest& d) {
-  acc.count += d.count;
-  acc.keysum ^= d.keysum;
-  acc.checksum ^= d.checksum;
-}
+void combine(RangeDigest& acc, const RangeDigest& d) { acc.combine(d); }
 
 // a - b: XOR is its own inverse, counts subtract.
 RangeDigest minus(RangeDigest a, const RangeDigest& b) {
-  a.count -= b.count;
-  a.keysum ^= b.keysum;
-  a.checksum ^= b.checksum;
+  a.remove(b);
   return a;
 }
 

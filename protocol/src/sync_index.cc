@@ -23,10 +23,7 @@ void add_symbols(std::vector<CodedSymbol>& acc, const std::vector<CodedSymbol>& 
                  std::uint64_t from, std::uint64_t to) {
   for (std::uint64_t i = from; i < to; ++i) {
     CodedSymbol& a = acc[static_cast<std::size_t>(i - from)];
-    const CodedSymbol& m = more[static_cast<std::size_t>(i)];
-    a.count += m.count;
-    a.keysum ^= m.keysum;
-    a.checksum ^= m.checksum;
+    a.combine(more[static_cast<std::size_t>(i)]);
   }
 }
 
@@ -351,11 +348,7 @@ std::optional<std::vector<CodedSymbol>> SyncIndex::symbols(const KeyRange& r, st
       for (const StoredEntry& e : slot.entries) enc.add(e.id);
     });
     const std::vector<CodedSymbol>& s = enc.symbols();
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      out[i].count += s[i].count;
-      out[i].keysum ^= s[i].keysum;
-      out[i].checksum ^= s[i].checksum;
-    }
+    for (std::size_t i = 0; i < out.size(); ++i) out[i].combine(s[i]);
   }
   return out;
 }

@@ -63,12 +63,30 @@ struct RangeDigest {
   std::uint64_t keysum = 0;
   std::uint64_t checksum = 0;
 
+  // Counts add modulo 2^64: digests and coded symbols come from other peers, and a
+  // forged count near the limits must not overflow (undefined) but only fail to decode.
   void add(const EntryId& id, std::int64_t sign = 1) {
-    count += sign;
+    count = wrapping_add(count, sign);
     keysum ^= id.key;
     checksum ^= id.check;
   }
+  // The digest of the union of two disjoint sets, and of a set less a subset of it.
+  void combine(const RangeDigest& d) {
+    count = wrapping_add(count, d.count);
+    keysum ^= d.keysum;
+    checksum ^= d.checksum;
+  }
+  void remove(const RangeDigest& d) {
+    count = wrapping_add(count, static_cast<std::int64_t>(0 - static_cast<std::uint64_t>(d.count)));
+    keysum ^= d.keysum;
+    checksum ^= d.checksum;
+  }
   bool operator==(const RangeDigest&) const = default;
+
+ private:
+  static std::int64_t wrapping_add(std::int64_t a, std::int64_t b) {
+    return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+  }
 };
 
 struct StoredEntry {
