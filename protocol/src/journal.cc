@@ -215,7 +215,8 @@ std::size_t filtered_block_wire_size(const FilteredBlock& b) {
 //
 // Invariants: blocks_[i] has height i + 1 and names blocks_[i - 1]'s hash as prev (or
 // zero), except for blocks cut with the planted bad link; pending_hashes_[i] is
-// entry_hash(pending_[i]); entries_total_ counts every entry in blocks and pending.
+// entry_hash(pending_[i]) and both have the same size; pending_head_ <= pending_.size();
+// entries_total_ counts every entry in blocks and pending.
 
 Journal::Journal(const KeyPair& keys, std::int64_t block_interval_ms, std::size_t block_entries_max)
     : keys_(keys), block_interval_ms_(block_interval_ms), block_entries_max_(block_entries_max) {
@@ -225,22 +226,22 @@ Journal::Journal(const KeyPair& keys, std::int64_t block_interval_ms, std::size_
 }
 
 void Journal::append(const Entry& e, std::int64_t now_ms) {
-  if (pending_.empty()) pending_since_ms_ = now_ms;
+  if (pending().empty()) pending_since_ms_ = now_ms;
   pending_hashes_.push_back(entry_hash(e));
   pending_.push_back(e);
   ++entries_total_;
 }
 
 bool Journal::should_cut(std::int64_t now_ms) const {
-  if (pending_.empty()) return false;
-  return now_ms - pending_since_ms_ >= block_interval_ms_ || pending_.size() >= block_entries_max_;
+  if (pending().empty()) return false;
+  return now_ms - pending_since_ms_ >= block_interval_ms_ || pending().size() >= block_entries_max_;
 }
 
 const JournalBlock& Journal::cut(std::int64_t now_ms) {
-  assert(!pending_.empty());
+  assert(!pending().empty());
   assert(pending_.size() == pending_hashes_.size());
-  const std::size_t n = std::min(pending_.size(), block_entries_max_);
-  const auto hashes = std::span<const Hash256>(pending_hashes_).first(n);
+  const std::size_t n = std::min(pending().size(), block_entries_max_);
+  const auto hashes = std::span<const Hash256>(pending_hashes_).subspan(pending_head_, n);
 
   JournalBlock b;
   b.header.height = height() + 1;
@@ -261,21 +262,32 @@ const JournalBlock& Journal::cut(std::int64_t now_ms) {
 
 std::vector<Entry> Journal::take_pending(std::size_t n) {
   std::vector<Entry> taken;
-  if (n < pending_.size()) {
-    taken.assign(std::make_move_iterator(pending_.begin()),
-                 std::make_move_iterator(pending_.begin() + n));
-    pending_.erase(pending_.begin(), pending_.begin() + n);
-    pending_hashes_.erase(pending_hashes_.begin(), pending_hashes_.begin() + n);
+  if (pending_head_ == 0 && n == pending_.size()) {
+    // The whole pending buffer becomes the block's, so each entry is written once, and an
+    // idle journal holds no spare buffer: with 100k simulated peers, a kept buffer sized
+    // for a full block would cost gigabytes.
+    taken = std::move(pending_);
+    pending_ = {};
+    pending_hashes_ = {};
+    // Blocks are kept for ever; a buffer grown by doubling may be far larger than needed.
+    if (taken.capacity() > n + n / 8) taken.shrink_to_fit();
     return taken;
   }
-  // The whole pending buffer becomes the block's, so each entry is written once, and an
-  // idle journal holds no spare buffer: with 100k simulated peers, a kept buffer sized
-  // for a full block would cost gigabytes.
-  taken = std::move(pending_);
-  pending_ = {};
-  pending_hashes_ = {};
-  // Blocks are kept for ever; a buffer grown by doubling may be far larger than needed.
-  if (taken.capacity() > n + n / 8) taken.shrink_to_fit();
+  const auto first = pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_);
+  taken.assign(std::make_move_iterator(first),
+               std::make_move_iterator(first + static_cast<std::ptrdiff_t>(n)));
+  pending_head_ += n;
+  if (pending_head_ == pending_.size()) {
+    pending_ = {};
+    pending_hashes_ = {};
+    pending_head_ = 0;
+  } else if (pending_head_ >= pending_.size() / 2) {
+    // Most of the buffer is taken: erase the prefix (amortised over the cuts that took it).
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_));
+    pending_hashes_.erase(pending_hashes_.begin(),
+                          pending_hashes_.begin() + static_cast<std::ptrdiff_t>(pending_head_));
+    pending_head_ = 0;
+  }
   return taken;
 }
 
@@ -299,6 +311,7 @@ Result<bool> Journal::restore(std::vector<JournalBlock> blocks, std::vector<Entr
   for (const JournalBlock& b : blocks) total += b.entries.size();
   blocks_ = std::move(blocks);
   pending_ = std::move(pending);
+  pending_head_ = 0;
   pending_hashes_ = std::move(hashes);
   pending_since_ms_ = pending_since_ms;
   entries_total_ = total;

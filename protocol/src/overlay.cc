@@ -234,7 +234,7 @@ void Overlay::on_timeout(std::uint64_t req, Pending p) {
       on_push_ack(p.owner, false);
       break;
     case PendingKind::kHandoff:
-      on_handoff_reply(p.owner, ErrorCode::kTimeout);
+      on_handoff_reply(p.owner, ErrorCode::kTimeout, p);
       break;
     case PendingKind::kReadReplica: {
       auto it = reads_.find(p.owner);

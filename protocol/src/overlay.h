@@ -105,10 +105,16 @@ struct RangeCursor {
   std::uint32_t skip = 0;
 };
 
-// One target's share of a hand-off round: pages of entries, or one empty probe.
+// One target's share of a hand-off round: its entries, sent a page at a time with at
+// most transfer_window pages in flight, or one empty Replicate (a probe).
 struct HandoffOp {
   std::uint64_t id = 0;
   NodeRef target;
+  std::vector<Entry> entries;
+  std::size_t next = 0;     // the first entry not yet sent
+  bool probe_sent = false;  // for an op without entries
+  std::vector<std::vector<Entry>> again;  // pages the target refused as overloaded
+  std::size_t overloaded = 0;             // such refusals so far (bounded)
   std::size_t waiting = 0;
   bool target_leaving = false;  // it answered kLeaving, or never answered
 };
@@ -374,8 +380,10 @@ class Overlay {
   // One hand-off round, then the LeaveNotice once nothing is in flight.
   void handoff_step();
   void handoff_round();
-  void handoff_send(const NodeRef& target, const std::vector<Entry>& entries);
-  void on_handoff_reply(std::uint64_t op, ErrorCode code);
+  void handoff_send(const NodeRef& target, std::vector<Entry> entries);
+  void handoff_pump(HandoffOp& op);
+  // A page's answer (kTimeout once its retries are spent); `page` is what it carried.
+  void on_handoff_reply(std::uint64_t op, ErrorCode code, const Pending& page);
   // While leaving: a peer found leaving or gone is passed over from now on.
   void leaver_seen(const RingId& id);
   void finish_leave();

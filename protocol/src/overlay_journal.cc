@@ -12,7 +12,7 @@ namespace kittengrad {
 
 namespace {
 constexpr std::size_t kBlocksPerFeed = 16;
-constexpr std::size_t kCutsPerCheck = 64;
+constexpr std::size_t kCutsPerCheck = 16;
 }
 
 void Overlay::cut_block_if_due() {

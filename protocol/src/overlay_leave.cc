@@ -25,6 +25,9 @@ namespace kittengrad {
 
 namespace {
 
+// Pages of one hand-off target answered `overloaded` and sent again, at most.
+constexpr std::size_t kHandoffOverloadedMax = 1024;
+
 bool holds(const std::vector<NodeRef>& list, const RingId& id) {
   return std::any_of(list.begin(), list.end(), [&](const NodeRef& n) { return n.id == id; });
 }
@@ -107,10 +110,10 @@ void Overlay::handoff_round() {
     }
   });
   // Entries sent are an answer to the probe as well.
-  for (const auto& [id, send] : sends) {
+  for (auto& [id, send] : sends) {
     probed_.insert(id);
     probes.erase(id);
-    handoff_send(send.first, send.second);
+    handoff_send(send.first, std::move(send.second));
   }
   for (const auto& [id, target] : probes) {
     probed_.insert(id);
@@ -118,32 +121,58 @@ void Overlay::handoff_round() {
   }
 }
 
-void Overlay::handoff_send(const NodeRef& target, const std::vector<Entry>& entries) {
+void Overlay::handoff_send(const NodeRef& target, std::vector<Entry> entries) {
   const std::uint64_t id = next_id_++;
   HandoffOp& op = handoffs_[id];
   op.id = id;
   op.target = target;
-  const std::size_t page = std::max<std::size_t>(
-      1, std::min(config().message_entries_max, limits_.entries));
-  std::size_t i = 0;
-  do {  // at least one Replicate: an empty one is the probe
-    const auto first = entries.begin() + static_cast<std::ptrdiff_t>(i);
-    const auto last =
-        entries.begin() + static_cast<std::ptrdiff_t>(std::min(entries.size(), i + page));
-    ++op.waiting;
-    request(PendingKind::kHandoff, target, Replicate{0, std::vector<Entry>(first, last)}, id,
-            config().request_retries);
-    i += page;
-  } while (i < entries.size());
+  op.entries = std::move(entries);
+  handoff_pump(op);
 }
 
-void Overlay::on_handoff_reply(std::uint64_t id, ErrorCode code) {
+// Pages go out a window at a time: a range of 100,000 keys sent at once would fill the
+// target's storage queue (it answers `overloaded`) and, on a real link, its socket buffer.
+void Overlay::handoff_pump(HandoffOp& op) {
+  const std::size_t window = std::max<std::size_t>(config().transfer_window, 1);
+  const std::size_t page = std::max<std::size_t>(
+      1, std::min(config().message_entries_max, limits_.entries));
+  while (op.waiting < window) {
+    Replicate r;
+    if (!op.again.empty()) {
+      r.entries = std::move(op.again.back());
+      op.again.pop_back();
+    } else if (op.next < op.entries.size()) {
+      const std::size_t end = std::min(op.entries.size(), op.next + page);
+      r.entries.assign(op.entries.begin() + static_cast<std::ptrdiff_t>(op.next),
+                       op.entries.begin() + static_cast<std::ptrdiff_t>(end));
+      op.next = end;
+    } else if (op.entries.empty() && !op.probe_sent) {
+      op.probe_sent = true;  // the empty Replicate: a probe
+    } else {
+      break;
+    }
+    ++op.waiting;
+    request(PendingKind::kHandoff, op.target, std::move(r), op.id, config().request_retries);
+  }
+}
+
+void Overlay::on_handoff_reply(std::uint64_t id, ErrorCode code, const Pending& page) {
   auto it = handoffs_.find(id);
   if (it == handoffs_.end()) return;
   HandoffOp& op = it->second;
-  // Other refusals (overloaded, bad signature) are left to anti-entropy, as for any push.
-  if (code == ErrorCode::kLeaving || code == ErrorCode::kTimeout) op.target_leaving = true;
-  if (count_down(op.waiting) > 0) return;
+  count_down(op.waiting);
+  if (code == ErrorCode::kLeaving || code == ErrorCode::kTimeout) {
+    op.target_leaving = true;
+  } else if (code == ErrorCode::kOverloaded && !op.target_leaving) {
+    // Its storage queue is full: the page goes again once the window has room. A target
+    // that stays full past the bound keeps the rest for anti-entropy, as any push does.
+    const auto* r = std::get_if<Replicate>(&page.message.body);
+    if (r != nullptr && !r->entries.empty() && ++op.overloaded <= kHandoffOverloadedMax)
+      op.again.push_back(r->entries);
+  }
+  // Other refusals (a bad signature) are left to anti-entropy, as for any push.
+  if (!op.target_leaving) handoff_pump(op);
+  if (op.waiting > 0) return;
   const RingId target = op.target.id;
   const bool leaving = op.target_leaving;
   handoffs_.erase(it);

@@ -113,7 +113,7 @@ void Overlay::handle(Address from, const WriteRequest& m) {
 
 void Overlay::on_reply(const Pending& p, const ReplicateAck& m, Address from) {
   (void)from;
-  if (p.kind == PendingKind::kHandoff) return on_handoff_reply(p.owner, m.error);
+  if (p.kind == PendingKind::kHandoff) return on_handoff_reply(p.owner, m.error, p);
   if (p.kind == PendingKind::kPush) return on_push_ack(p.owner, m.error == ErrorCode::kOk);
   auto it = writes_.find(p.owner);
   if (it == writes_.end()) return;

@@ -94,7 +94,9 @@ class Journal {
   [[nodiscard]] std::uint64_t height() const { return blocks_.size(); }
   [[nodiscard]] Hash256 head_hash() const;
   [[nodiscard]] const std::vector<JournalBlock>& blocks() const { return blocks_; }
-  [[nodiscard]] const std::vector<Entry>& pending() const { return pending_; }
+  [[nodiscard]] std::span<const Entry> pending() const {
+    return std::span<const Entry>(pending_).subspan(pending_head_);
+  }
   // Block at height h (1-based), or nullptr.
   [[nodiscard]] const JournalBlock* block(std::uint64_t h) const;
   [[nodiscard]] std::uint64_t entries_total() const { return entries_total_; }
@@ -110,9 +112,14 @@ class Journal {
   std::int64_t block_interval_ms_;
   std::size_t block_entries_max_;
   std::vector<JournalBlock> blocks_;
+  // Pending entries are pending_[pending_head_, size()): a cut takes from the front by
+  // moving the head, and the taken prefix is erased once it is most of the buffer, so a
+  // backlog of n entries costs O(1) per entry cut, not O(n) per cut.
   std::vector<Entry> pending_;
-  // entry_hash of each pending entry, computed once at append so that cut() only hashes
-  // the 32-byte hashes for the root instead of serialising every entry a second time.
+  std::size_t pending_head_ = 0;
+  // entry_hash of each pending entry (same indices), computed once at append so that
+  // cut() only hashes the 32-byte hashes for the root instead of serialising every entry
+  // a second time.
   std::vector<Hash256> pending_hashes_;
   std::int64_t pending_since_ms_ = 0;
   std::uint64_t entries_total_ = 0;
