@@ -19,8 +19,11 @@
 //   matrix        m[i][j] ms from an N x N CSV; host k sits on node k mod N; hosts that
 //                 share a node see 0 ms (the diagonal is ignored).
 //
-// On idle links a datagram of B bytes takes latency + B / bandwidth; concurrent transfers
-// share each link max-min fairly (SimGrid's CM02 model, see configure_engine_defaults).
+// On idle links a datagram of B bytes takes latency + B / bandwidth. Under network.model =
+// "flow", concurrent transfers share each link max-min fairly (SimGrid's CM02 model, see
+// configure_engine_defaults); under "queue" the links are FIFO queues (queue_net.h) that
+// take their rates (PlatformHosts::rate_Bps) and latencies (PairLatency) from here.
+// With network.bandwidth_mbps a range, each host draws its own rate (access_rate_Bps).
 // A host sending to itself also crosses its own up and down links. (SimGrid 3.32 quirk:
 // a 0-byte message sent at exactly t = 0 arrives at once, without its latency.)
 //
