@@ -4,18 +4,21 @@
 // same number of peers, the same message sizes and rate, and no protocol behind them:
 // each peer actor sends one datagram of B bytes to a uniformly random other peer at the
 // times of a Poisson process of rate X per second (seeded, our own generator), and
-// receives with the same Inbox as the peers of a real run. Whatever a real run costs above
+// receives as the peers of a real run do under the same network model (the scenario's
+// network.model, or --network-model): with the same Inbox under "flow", through the
+// same QueueNet under "queue". Compare a run with the floor of its own model. Whatever a real run costs above
 // this floor is ours (protocol, oracle, recording); the floor itself is SimGrid's.
 //
 //   kg_sim_floor scenarios/steady-10k.toml --msgs-per-peer-s 0.1 --bytes 100
 //       --peers 1000 --duration-s 600 [--set key=value]... [--check-arrivals]
-//       [--cfg=simgrid/option:value]
+//       [--network-model queue|flow] [--cfg=simgrid/option:value]
 //
 // Prints one line of key=value pairs (for scripts), then one line for people. Besides the
 // rates: `uncovered`, the datagrams that reached an Inbox while all its spare receives
 // were taken (inbox.h), and with --check-arrivals `late`, those delivered more than 1 ms
 // after their route's latency plus bytes / bandwidth (a fidelity check of the receive
-// path; it costs a route lookup per datagram, so leave it off when timing).
+// path; it costs a route lookup per datagram, so leave it off when timing). Under "queue",
+// `queue_drops` counts datagrams dropped at full link queues.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -34,6 +37,7 @@
 #include "kittengrad/rng.h"
 #include "kittengrad/scenario_loader.h"
 #include "platform.h"
+#include "queue_net.h"
 
 namespace {
 
@@ -72,7 +76,8 @@ void usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s SCENARIO.toml --msgs-per-peer-s X --bytes B [--peers N] "
                "[--duration-s D] [--set key=value]... [--check-arrivals] "
-               "[--cfg=simgrid/option:value]...\n"
+               "[--network-model queue|flow] [--cfg=simgrid/option:value]...\n"
+               "  --network-model   the same as --set network.model=...\n"
                "  --check-arrivals  compare each delivery with the route's latency plus\n"
                "                    bytes / bandwidth, and count those more than 1 ms late\n",
                argv0);
@@ -96,6 +101,8 @@ bool parse_args(int argc, char** argv, Options* o) {
       o->check_arrivals = true;
     } else if (a == "--detached-sends") {
       o->detached_sends = true;
+    } else if (a == "--network-model" && has_value) {
+      o->overrides.push_back(std::string("network.model=\"") + argv[++i] + "\"");
     } else if (a == "--set" && has_value) {
       o->overrides.emplace_back(argv[++i]);
     } else if (!a.empty() && a[0] != '-' && o->scenario_path.empty()) {
@@ -120,7 +127,8 @@ struct FloorRun {
   std::vector<sg4::Host*> hosts;
   double rate_per_s = 0;
   std::uint64_t bytes = 0;
-  double bandwidth_Bps = 0;
+  std::vector<double> rate_Bps;  // by host
+  std::unique_ptr<kittengrad::sim::QueueNet<FloorMsg>> queue_net;  // "queue" model only
   double end_s = 0;
   std::uint64_t seed = 0;
   bool check_arrivals = false;
@@ -136,7 +144,8 @@ void check_arrival(FloorRun& run, const FloorMsg& m, std::uint32_t self) {
   double latency_s = 0;
   run.hosts[m.from]->route_to(run.hosts[self], links, &latency_s);
   const double expected_s =
-      m.sent_s + latency_s + static_cast<double>(run.bytes) / run.bandwidth_Bps;
+      m.sent_s + latency_s +
+      static_cast<double>(run.bytes) / std::min(run.rate_Bps[m.from], run.rate_Bps[self]);
   const double late_s = sg4::Engine::get_clock() - expected_s;
   if (late_s > 1e-3) ++run.counters.late;
   run.counters.late_max_s = std::max(run.counters.late_max_s, late_s);
@@ -150,8 +159,9 @@ void peer_actor(std::uint32_t self, FloorRun& run) {
   const double end_s = run.end_s;
   Counters* counters = &run.counters;
   sg4::Mailbox* mine = boxes[self];
-  mine->set_receiver(sg4::Actor::self());
-  kittengrad::sim::Inbox<FloorMsg> inbox(mine);
+  kittengrad::sim::QueueNet<FloorMsg>* queue_net = run.queue_net.get();
+  if (queue_net == nullptr) mine->set_receiver(sg4::Actor::self());
+  kittengrad::sim::Inbox<FloorMsg> inbox(mine);  // unused under "queue"
   Rng rng = Rng::derive(run.seed, "sim_floor.peer", self);
   const auto peers = static_cast<std::uint64_t>(boxes.size());
   double next_send_s = rng.exponential(1 / rate_per_s);
@@ -162,7 +172,9 @@ void peer_actor(std::uint32_t self, FloorRun& run) {
       if (peers > 1) {
         auto to = rng.below(peers - 1);
         if (to >= self) ++to;
-        if (run.detached_sends) {
+        if (queue_net != nullptr) {
+          queue_net->send(self, to, new FloorMsg{self, now_s}, run.bytes, 0);
+        } else if (run.detached_sends) {
           kittengrad::sim::send_datagram(boxes[to], new FloorMsg{self, now_s}, run.bytes);
         } else {
           inbox.send(boxes[to], new FloorMsg{self, now_s}, run.bytes);
@@ -172,13 +184,15 @@ void peer_actor(std::uint32_t self, FloorRun& run) {
       next_send_s += rng.exponential(1 / rate_per_s);
       continue;
     }
-    std::unique_ptr<FloorMsg> m(inbox.wait_until(std::min(next_send_s, end_s)));
+    const double until_s = std::min(next_send_s, end_s);
+    std::unique_ptr<FloorMsg> m(queue_net != nullptr ? queue_net->wait_until(self, until_s)
+                                                     : inbox.wait_until(until_s));
     if (!m) continue;
     ++counters->delivered;
     if (run.check_arrivals) check_arrival(run, *m, self);
   }
   counters->uncovered += inbox.uncovered();
-  mine->set_receiver(nullptr);
+  if (queue_net == nullptr) mine->set_receiver(nullptr);
 }
 
 double seconds_since(Clock::time_point t0) {
@@ -256,7 +270,11 @@ int main(int argc, char** argv) {
   run.hosts = hosts.peers;
   run.rate_per_s = opt.msgs_per_peer_s;
   run.bytes = static_cast<std::uint64_t>(opt.bytes);
-  run.bandwidth_Bps = sc.network.bandwidth_mbps * 1e6 / 8;
+  run.rate_Bps = hosts.rate_Bps;
+  if (sc.network.model == kittengrad::NetworkModel::kQueue) {
+    run.queue_net = std::make_unique<kittengrad::sim::QueueNet<FloorMsg>>(
+        hosts.rate_Bps, hosts.latency, static_cast<std::uint64_t>(sc.network.queue_bytes), 1);
+  }
   run.end_s = end_s;
   run.seed = sc.run.seed;
   run.check_arrivals = opt.check_arrivals;
@@ -273,18 +291,21 @@ int main(int argc, char** argv) {
   engine.run();
   const double run_wall_s = seconds_since(t_run);
   const double run_cpu_s = cpu_s() - cpu_before_s;
+  const std::uint64_t queue_drops = run.queue_net != nullptr ? run.queue_net->drops() : 0;
+  run.queue_net.reset();  // its semaphores belong to this engine
 
   const auto delivered = static_cast<double>(counters.delivered);
   const double per_wall_s = delivered / run_wall_s;
   const double per_cpu_s = delivered / run_cpu_s;
   std::printf(
-      "peers=%zu sim_s=%.0f latency=%s msgs_per_peer_s=%g bytes=%lld msgs_sent=%llu "
-      "msgs_delivered=%llu uncovered=%llu setup_wall_s=%.2f run_wall_s=%.2f run_cpu_s=%.2f "
+      "peers=%zu sim_s=%.0f network_model=%s latency=%s msgs_per_peer_s=%g bytes=%lld "
+      "msgs_sent=%llu msgs_delivered=%llu queue_drops=%llu uncovered=%llu setup_wall_s=%.2f run_wall_s=%.2f run_cpu_s=%.2f "
       "deliveries_per_wall_s=%.0f deliveries_per_cpu_s=%.0f peak_rss_mb=%.0f",
-      peers, sg4::Engine::get_clock(), kittengrad::latency_model_name(sc.network.latency.model),
-      opt.msgs_per_peer_s, static_cast<long long>(opt.bytes),
-      static_cast<unsigned long long>(counters.sent),
+      peers, sg4::Engine::get_clock(), kittengrad::network_model_name(sc.network.model),
+      kittengrad::latency_model_name(sc.network.latency.model), opt.msgs_per_peer_s,
+      static_cast<long long>(opt.bytes), static_cast<unsigned long long>(counters.sent),
       static_cast<unsigned long long>(counters.delivered),
+      static_cast<unsigned long long>(queue_drops),
       static_cast<unsigned long long>(counters.uncovered), setup_wall_s, run_wall_s, run_cpu_s,
       per_wall_s, per_cpu_s, peak_rss_mb());
   if (opt.check_arrivals) {
@@ -293,9 +314,9 @@ int main(int argc, char** argv) {
   }
   std::printf("\n");
   std::printf(
-      "%zu peers, %.0f simulated s: %llu datagrams delivered in %.2f wall s (+%.2f s setup), "
+      "%zu peers, %.0f simulated s, network model %s: %llu datagrams delivered in %.2f wall s (+%.2f s setup), "
       "%.0f per wall second (%.0f per CPU second); peak RSS %.0f MB\n",
-      peers, sg4::Engine::get_clock(), static_cast<unsigned long long>(counters.delivered),
-      run_wall_s, setup_wall_s, per_wall_s, per_cpu_s, peak_rss_mb());
+      peers, sg4::Engine::get_clock(), kittengrad::network_model_name(sc.network.model),
+      static_cast<unsigned long long>(counters.delivered), run_wall_s, setup_wall_s, per_wall_s, per_cpu_s, peak_rss_mb());
   return kExitOk;
 }

@@ -17,6 +17,7 @@ namespace {
 // Indexed by the enum's value; the static_asserts keep the tables and the enums in step.
 constexpr std::array<const char*, 5> kLatencyModelNames = {"constant", "uniform", "lognormal",
                                                            "matrix", "coordinates"};
+constexpr std::array<const char*, 2> kNetworkModelNames = {"queue", "flow"};
 constexpr std::array<const char*, 4> kChurnModelNames = {"none", "exponential", "weibull",
                                                          "pareto"};
 constexpr std::array<const char*, 7> kFailureKindNames = {"crash",     "recover", "leave", "join",
@@ -25,6 +26,7 @@ constexpr std::array<const char*, 2> kBootstrapNames = {"instant", "join"};
 
 static_assert(static_cast<std::size_t>(LatencyModel::kCoordinates) + 1 ==
               kLatencyModelNames.size());
+static_assert(static_cast<std::size_t>(NetworkModel::kFlow) + 1 == kNetworkModelNames.size());
 static_assert(static_cast<std::size_t>(ChurnModel::kPareto) + 1 == kChurnModelNames.size());
 static_assert(static_cast<std::size_t>(FailureKind::kLoss) + 1 == kFailureKindNames.size());
 static_assert(static_cast<std::size_t>(Bootstrap::kJoin) + 1 == kBootstrapNames.size());
@@ -38,6 +40,7 @@ const char* name_of(const std::array<const char*, N>& names, E e) {
 }  // namespace
 
 const char* latency_model_name(LatencyModel m) { return name_of(kLatencyModelNames, m); }
+const char* network_model_name(NetworkModel m) { return name_of(kNetworkModelNames, m); }
 const char* churn_model_name(ChurnModel m) { return name_of(kChurnModelNames, m); }
 const char* failure_kind_name(FailureKind k) { return name_of(kFailureKindNames, k); }
 const char* bootstrap_name(Bootstrap b) { return name_of(kBootstrapNames, b); }
@@ -103,6 +106,7 @@ int Origin::line_of(const toml::node& n) const {
 }
 
 std::span<const char* const> latency_model_names() { return kLatencyModelNames; }
+std::span<const char* const> network_model_names() { return kNetworkModelNames; }
 std::span<const char* const> churn_model_names() { return kChurnModelNames; }
 std::span<const char* const> failure_kind_names() { return kFailureKindNames; }
 std::span<const char* const> bootstrap_names() { return kBootstrapNames; }

@@ -37,6 +37,7 @@ struct Origin {
 
 // ---- names (scenario.cc) ----
 [[nodiscard]] std::span<const char* const> latency_model_names();
+[[nodiscard]] std::span<const char* const> network_model_names();
 [[nodiscard]] std::span<const char* const> churn_model_names();
 [[nodiscard]] std::span<const char* const> failure_kind_names();
 [[nodiscard]] std::span<const char* const> bootstrap_names();

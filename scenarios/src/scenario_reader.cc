@@ -211,6 +211,62 @@ Problem read_bootstrap(Scenario& sc, const toml::node& n, const Origin& o) {
   return read_enum(n, o, bootstrap_names(), sc.overlay.bootstrap);
 }
 
+Problem read_network_model(Scenario& sc, const toml::node& n, const Origin& o) {
+  return read_enum(n, o, network_model_names(), sc.network.model);
+}
+
+// A number, or a range { min = LO, max = HI } (both keys required; their order is
+// validate()'s): `lo` takes the number or min, `hi` is reset or takes max. T is double or
+// std::int64_t, as read_value reads it.
+template <typename T>
+Problem read_number_or_range(const toml::node& n, const Origin& o, T& lo, std::optional<T>& hi,
+                             const char* example) {
+  const auto* t = n.as_table();
+  if (t == nullptr) {
+    if (n.is_number()) {
+      if (auto p = read_value(n, o, lo)) return p;
+      hi.reset();
+      return {};
+    }
+    return error_at(o, n,
+                    std::string("must be a number or a range such as ") + example + " (got " +
+                        type_phrase(n) + ")");
+  }
+  T min{}, max{};
+  for (const auto& [k, v] : in_file_order(*t)) {
+    const Origin ko = o.sub(k->str());
+    ko.record(key_line(o, *k));
+    if (k->str() == "min") {
+      if (auto p = read_value(*v, ko, min)) return p;
+    } else if (k->str() == "max") {
+      if (auto p = read_value(*v, ko, max)) return p;
+    } else {
+      return error_at(ko, key_line(o, *k),
+                      std::string("unknown key (a range takes min and max, as in ") + example +
+                          ")");
+    }
+  }
+  for (const char* key : {"min", "max"}) {
+    if (!t->contains(key)) {
+      return error_at(o.sub(key), n,
+                      std::string("is missing; a range needs both min and max, as in ") + example);
+    }
+  }
+  lo = min;
+  hi = max;
+  return {};
+}
+
+Problem read_bandwidth(Scenario& sc, const toml::node& n, const Origin& o) {
+  return read_number_or_range(n, o, sc.network.bandwidth_mbps, sc.network.bandwidth_max_mbps,
+                              "{ min = 10, max = 20 }");
+}
+
+Problem read_record_bytes(Scenario& sc, const toml::node& n, const Origin& o) {
+  return read_number_or_range(n, o, sc.workload.record_bytes, sc.workload.record_bytes_max,
+                              "{ min = 512, max = 2048 }");
+}
+
 Problem read_churn_model(Scenario& sc, const toml::node& n, const Origin& o) {
   return read_enum(n, o, churn_model_names(), sc.churn.model);
 }
@@ -358,9 +414,11 @@ constexpr std::array<Field, 15> kOverlayFields = {{
     {"max_datagram_bytes", plain<&Scenario::overlay, &OverlaySection::max_datagram_bytes>},
 }};
 
-constexpr std::array<Field, 5> kNetworkFields = {{
+constexpr std::array<Field, 7> kNetworkFields = {{
     {"latency", read_latency},
-    {"bandwidth_mbps", plain<&Scenario::network, &NetworkSection::bandwidth_mbps>},
+    {"model", read_network_model},
+    {"bandwidth_mbps", read_bandwidth},
+    {"queue_bytes", plain<&Scenario::network, &NetworkSection::queue_bytes>},
     {"loss", plain<&Scenario::network, &NetworkSection::loss>},
     {"duplicate", plain<&Scenario::network, &NetworkSection::duplicate>},
     {"clock_skew_ms", plain<&Scenario::network, &NetworkSection::clock_skew_ms>},
@@ -381,7 +439,7 @@ constexpr std::array<Field, 8> kWorkloadFields = {{
     {"updates_per_s", plain<&Scenario::workload, &WorkloadSection::updates_per_s>},
     {"lookups_per_s", plain<&Scenario::workload, &WorkloadSection::lookups_per_s>},
     {"key_popularity", read_key_popularity},
-    {"record_bytes", plain<&Scenario::workload, &WorkloadSection::record_bytes>},
+    {"record_bytes", read_record_bytes},
     {"start_s", plain<&Scenario::workload, &WorkloadSection::start_s>},
     {"end_s", plain<&Scenario::workload, &WorkloadSection::end_s>},
     {"writes_end_s", plain<&Scenario::workload, &WorkloadSection::writes_end_s>},

@@ -241,7 +241,17 @@ void check_latency(const Scenario& sc, Checker& c) {
 void check_network(const Scenario& sc, Checker& c) {
   check_latency(sc, c);
   const NetworkSection& n = sc.network;
-  c.greater("network.bandwidth_mbps", n.bandwidth_mbps, 0);
+  if (n.bandwidth_max_mbps) {
+    c.greater("network.bandwidth_mbps.min", n.bandwidth_mbps, 0);
+    c.greater("network.bandwidth_mbps.max", *n.bandwidth_max_mbps, 0);
+    c.at_least_key("network.bandwidth_mbps.max", *n.bandwidth_max_mbps,
+                   "network.bandwidth_mbps.min", n.bandwidth_mbps);
+  } else {
+    c.greater("network.bandwidth_mbps", n.bandwidth_mbps, 0);
+  }
+  // A datagram that finds its link idle is always sent, so any bound >= 1 works; below
+  // one datagram it would only mean "no queueing at all".
+  c.at_least_int("network.queue_bytes", n.queue_bytes, 1);
   c.within("network.loss", n.loss, 0, 1, /*hi_open=*/true);
   c.within("network.duplicate", n.duplicate, 0, 1, /*hi_open=*/true);
   c.at_least("network.clock_skew_ms", n.clock_skew_ms, 0);
@@ -355,7 +365,14 @@ void check_workload(const Scenario& sc, Checker& c) {
            "must be \"uniform\" or \"zipf:S\" with S > 0 (got zipf_s = " + format_number(w.zipf_s) +
                ")");
   }
-  c.at_least_int("workload.record_bytes", w.record_bytes, 1);
+  if (w.record_bytes_max) {
+    c.at_least_int("workload.record_bytes.min", w.record_bytes, 1);
+    c.at_least_int("workload.record_bytes.max", *w.record_bytes_max, 1);
+    c.at_least_key("workload.record_bytes.max", static_cast<double>(*w.record_bytes_max),
+                   "workload.record_bytes.min", static_cast<double>(w.record_bytes));
+  } else {
+    c.at_least_int("workload.record_bytes", w.record_bytes, 1);
+  }
   c.at_least("workload.start_s", w.start_s, 0);
   if (w.end_s) {
     c.at_least("workload.end_s", *w.end_s, 0);

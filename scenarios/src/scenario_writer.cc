@@ -128,7 +128,14 @@ void write_network(const NetworkSection& n, Writer& w) {
   if (!n.latency.path.empty() && n.latency.path != n.latency.file) {
     w.comment("latency file resolved to " + n.latency.path);
   }
-  w.number("bandwidth_mbps", n.bandwidth_mbps);
+  w.string("model", network_model_name(n.model));
+  if (n.bandwidth_max_mbps) {
+    w.raw("bandwidth_mbps", "{ min = " + format_number(n.bandwidth_mbps) +
+                                ", max = " + format_number(*n.bandwidth_max_mbps) + " }");
+  } else {
+    w.number("bandwidth_mbps", n.bandwidth_mbps);
+  }
+  w.integer("queue_bytes", n.queue_bytes);
   w.number("loss", n.loss);
   w.number("duplicate", n.duplicate);
   w.number("clock_skew_ms", n.clock_skew_ms);
@@ -166,7 +173,12 @@ void write_workload(const Scenario& sc, Writer& w) {
   w.number("updates_per_s", wl.updates_per_s);
   w.number("lookups_per_s", wl.lookups_per_s);
   w.string("key_popularity", wl.zipf_s > 0 ? "zipf:" + format_number(wl.zipf_s) : "uniform");
-  w.integer("record_bytes", wl.record_bytes);
+  if (wl.record_bytes_max) {
+    w.raw("record_bytes", "{ min = " + std::to_string(wl.record_bytes) +
+                              ", max = " + std::to_string(*wl.record_bytes_max) + " }");
+  } else {
+    w.integer("record_bytes", wl.record_bytes);
+  }
   w.number("start_s", wl.start_s);
   w.end_time("end_s", wl.end_s, sc.run.duration_s);
   w.end_time("writes_end_s", wl.writes_end_s, sc.writes_end_s(), "workload.end_s");

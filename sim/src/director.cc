@@ -221,6 +221,9 @@ void World::take_sample(Time now) {
     const std::string name = message_kind_name(k);
     t.msgs_by_kind[name].push_back(static_cast<std::int64_t>(interval_msgs[k]));
     t.bytes_by_kind[name].push_back(static_cast<std::int64_t>(interval_bytes[k]));
+    const std::uint64_t drops = queue_net != nullptr ? queue_net->drops_by_kind()[k] : 0;
+    t.queue_drops_by_kind[name].push_back(static_cast<std::int64_t>(drops - queue_drops_before[k]));
+    queue_drops_before[k] = drops;
   }
   if (namespaces.size() > 1) {
     for (const std::string& ns : namespaces) {

@@ -182,7 +182,7 @@ std::string parse_matrix_row(std::string_view line, std::vector<double>* row) {
 // VivaldiZone pays a distance. Invariant: every host of the zone has an entry in node_of_.
 class MatrixZone final : public sgr::StarZone {
  public:
-  MatrixZone(const std::string& name, LatencyMatrix matrix)
+  MatrixZone(const std::string& name, std::shared_ptr<const LatencyMatrix> matrix)
       : StarZone(name), matrix_(std::move(matrix)) {}
 
   // Records that `host` sits on matrix node `node`.
@@ -196,12 +196,12 @@ class MatrixZone final : public sgr::StarZone {
                        double* latency_s) override {
     StarZone::get_local_route(src, dst, route, latency_s);
     if (latency_s != nullptr) {
-      *latency_s += matrix_.at(node_of_.at(src->id()), node_of_.at(dst->id())) / 1000.0;
+      *latency_s += matrix_->at(node_of_.at(src->id()), node_of_.at(dst->id())) / 1000.0;
     }
   }
 
  private:
-  LatencyMatrix matrix_;
+  std::shared_ptr<const LatencyMatrix> matrix_;
   std::vector<std::uint32_t> node_of_;  // by NetPoint::id()
 };
 
@@ -218,6 +218,11 @@ std::string check_network(const NetworkSection& net) {
   if (!(std::isfinite(net.bandwidth_mbps) && net.bandwidth_mbps > 0)) {
     return "network.bandwidth_mbps: must be a finite number > 0, got " +
            std::to_string(net.bandwidth_mbps);
+  }
+  if (net.bandwidth_max_mbps && !(std::isfinite(*net.bandwidth_max_mbps) &&
+                                  *net.bandwidth_max_mbps >= net.bandwidth_mbps)) {
+    return "network.bandwidth_mbps.max: must be a finite number >= min, got " +
+           std::to_string(*net.bandwidth_max_mbps);
   }
   const LatencySpec& l = net.latency;
   switch (l.model) {
@@ -259,20 +264,24 @@ sg4::Host* add_host(sg4::NetZone* zone, const std::string& name, double bw_Bps) 
   return host;
 }
 
-// Creates all hosts, calling place(host, k) for host number k; seals the zone.
+// Creates all hosts, calling place(host, k) for host number k; seals the zone. Host k's
+// links run at access_rate_Bps(net, seed, k).
 template <typename Place>
 PlatformHosts add_all_hosts(sg4::NetZone* zone, const NetworkSection& net, std::size_t peers,
-                            std::size_t extra, Place place) {
-  const double bw_Bps = net.bandwidth_mbps * 1e6 / 8;
+                            std::size_t extra, std::uint64_t seed, Place place) {
   PlatformHosts hosts;
   hosts.peers.reserve(peers);
   hosts.extra.reserve(extra);
+  hosts.rate_Bps.reserve(peers + extra);
+  for (std::size_t k = 0; k < peers + extra; ++k) {
+    hosts.rate_Bps.push_back(access_rate_Bps(net, seed, k));
+  }
   for (std::size_t i = 0; i < peers; ++i) {
-    hosts.peers.push_back(add_host(zone, host_name('p', i), bw_Bps));
+    hosts.peers.push_back(add_host(zone, host_name('p', i), hosts.rate_Bps[i]));
     place(hosts.peers.back(), i);
   }
   for (std::size_t j = 0; j < extra; ++j) {
-    hosts.extra.push_back(add_host(zone, host_name('x', j), bw_Bps));
+    hosts.extra.push_back(add_host(zone, host_name('x', j), hosts.rate_Bps[peers + j]));
     place(hosts.extra.back(), peers + j);
   }
   zone->seal();
@@ -288,23 +297,34 @@ std::variant<PlatformHosts, std::string> build_vivaldi(const NetworkSection& net
     nodes = std::move(std::get<std::vector<SyscoordNode>>(read));
   }
   sg4::NetZone* zone = sg4::create_vivaldi_zone("kittengrad");
-  return add_all_hosts(zone, net, peers, extra, [&](sg4::Host* host, std::size_t k) {
-    const SyscoordNode c = nodes.empty()
-                               ? SyscoordNode{0, 0, access_latency_ms(net.latency, seed, k)}
-                               : nodes[k % nodes.size()];
-    host->set_coordinates(decimal(c.x_ms) + " " + decimal(c.y_ms) + " " + decimal(c.height_ms));
-  });
+  std::vector<SyscoordNode> coords;
+  coords.reserve(peers + extra);
+  PlatformHosts hosts =
+      add_all_hosts(zone, net, peers, extra, seed, [&](sg4::Host* host, std::size_t k) {
+        const SyscoordNode c = nodes.empty()
+                                   ? SyscoordNode{0, 0, access_latency_ms(net.latency, seed, k)}
+                                   : nodes[k % nodes.size()];
+        host->set_coordinates(decimal(c.x_ms) + " " + decimal(c.y_ms) + " " +
+                              decimal(c.height_ms));
+        coords.push_back(c);  // decimal() round-trips: SimGrid reads back these doubles
+      });
+  hosts.latency = PairLatency(std::move(coords));
+  return hosts;
 }
 
 std::variant<PlatformHosts, std::string> build_matrix(const NetworkSection& net, std::size_t peers,
-                                                      std::size_t extra) {
+                                                      std::size_t extra, std::uint64_t seed) {
   auto read = read_latency_matrix_file(net.latency.path);
   if (auto* err = std::get_if<std::string>(&read)) return "network.latency.file: " + *err;
-  const std::size_t n = std::get<LatencyMatrix>(read).n;
+  auto matrix = std::make_shared<const LatencyMatrix>(std::move(std::get<LatencyMatrix>(read)));
+  const std::size_t n = matrix->n;
   // The zone registers itself with the engine (as root) and is deleted by it.
-  auto* zone = new MatrixZone("kittengrad", std::move(std::get<LatencyMatrix>(read)));
-  return add_all_hosts(zone->get_iface(), net, peers, extra,
-                       [&](const sg4::Host* host, std::size_t k) { zone->place(host, k % n); });
+  auto* zone = new MatrixZone("kittengrad", matrix);
+  PlatformHosts hosts =
+      add_all_hosts(zone->get_iface(), net, peers, extra, seed,
+                    [&](const sg4::Host* host, std::size_t k) { zone->place(host, k % n); });
+  hosts.latency = PairLatency(std::move(matrix));
+  return hosts;
 }
 
 }  // namespace
@@ -343,7 +363,7 @@ std::variant<PlatformHosts, std::string> build_platform(simgrid::s4u::Engine& e,
   }
   try {
     if (net.latency.model == LatencyModel::kMatrix)
-      return build_matrix(net, peer_hosts, extra_hosts);
+      return build_matrix(net, peer_hosts, extra_hosts, seed);
     return build_vivaldi(net, peer_hosts, extra_hosts, seed);
   } catch (const std::exception& ex) {
     return std::string("network: SimGrid refused the platform: ") + ex.what();
@@ -366,6 +386,15 @@ double access_latency_ms(const LatencySpec& spec, std::uint64_t seed, std::size_
       break;
   }
   return spec.ms / 2;
+}
+
+double access_rate_Bps(const NetworkSection& net, std::uint64_t seed, std::size_t host_index) {
+  double mbps = net.bandwidth_mbps;
+  if (net.bandwidth_max_mbps) {
+    Rng rng = Rng::derive(seed, "platform.bandwidth", host_index);
+    mbps += (*net.bandwidth_max_mbps - net.bandwidth_mbps) * rng.uniform01();
+  }
+  return mbps * 1e6 / 8;
 }
 
 std::variant<std::vector<SyscoordNode>, std::string> read_syscoord_file(const std::string& path) {

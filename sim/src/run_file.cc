@@ -202,6 +202,7 @@ constexpr SummaryField kSummaryFields[] = {
 // The by-kind column names of /timeseries: "msgs_<kind>", "bytes_<kind>".
 constexpr std::string_view kMsgsPrefix = "msgs_";
 constexpr std::string_view kBytesPrefix = "bytes_";
+constexpr std::string_view kQueueDropsPrefix = "queue_drops_";
 
 // ---- The tables' columns ----
 //
@@ -396,6 +397,7 @@ std::string check_lengths(const RunTables& t) {
   c.table("/timeseries", t.timeseries, kTimeseriesColumns);
   check_by_kind(c, kMsgsPrefix, t.timeseries.msgs_by_kind);
   check_by_kind(c, kBytesPrefix, t.timeseries.bytes_by_kind);
+  check_by_kind(c, kQueueDropsPrefix, t.timeseries.queue_drops_by_kind);
   for (const auto& [name, v] : t.timeseries.per_namespace_counts) c.column(name, v);
   for (const auto& [name, v] : t.timeseries.per_namespace_means) c.column(name, v);
   c.table("/lookups", t.lookups, kLookupsColumns);
@@ -542,6 +544,9 @@ void write_tables(Writer& w, hid_t root, const RunTables& t) {
     }
     for (const auto& [kind, v] : ts.bytes_by_kind) {
       w.column(g.get(), "/timeseries", std::string(kBytesPrefix) + kind, v);
+    }
+    for (const auto& [kind, v] : ts.queue_drops_by_kind) {
+      w.column(g.get(), "/timeseries", std::string(kQueueDropsPrefix) + kind, v);
     }
     for (const auto& [name, v] : ts.per_namespace_counts) w.column(g.get(), "/timeseries", name, v);
     for (const auto& [name, v] : ts.per_namespace_means) w.column(g.get(), "/timeseries", name, v);
@@ -882,7 +887,8 @@ Handle read_table(Reader& r, hid_t parent, const std::string& path, const char* 
   return g;
 }
 
-// The msgs_<kind> and bytes_<kind> columns of /timeseries, whatever kinds there are.
+// The msgs_<kind>, bytes_<kind> and queue_drops_<kind> columns of /timeseries, whatever
+// kinds there are.
 void read_by_kind(Reader& r, hid_t g, TimeseriesTable& ts) {
   const std::string p = "/timeseries";
   for (const std::string& name : r.names(g, p)) {
@@ -891,6 +897,8 @@ void read_by_kind(Reader& r, hid_t g, TimeseriesTable& ts) {
       column = &ts.msgs_by_kind[name.substr(kMsgsPrefix.size())];
     } else if (name.starts_with(kBytesPrefix) && name != "bytes_sent") {
       column = &ts.bytes_by_kind[name.substr(kBytesPrefix.size())];
+    } else if (name.starts_with(kQueueDropsPrefix)) {
+      column = &ts.queue_drops_by_kind[name.substr(kQueueDropsPrefix.size())];
     }
     if (column == nullptr) continue;
     r.column(g, p, name, *column);

@@ -108,14 +108,17 @@ void World::finish(SimResult& result) {
   tables.summary.history_checked = true;
   if (!report.valid() && options.log != nullptr) *options.log << report.describe() << "\n";
 
+  const std::uint64_t queue_drops = queue_net != nullptr ? queue_net->drops() : 0;
   if (options.log != nullptr) {
-    *options.log << "simulation: " << delivered << " datagrams delivered to peers, " << dropped
-                 << " dropped, " << wakeups << " timer wakeups, " << disk_completions
+    *options.log << "simulation: " << delivered << " datagrams delivered to peers, "
+                 << dropped + queue_drops << " dropped (" << queue_drops
+                 << " at full link queues), " << wakeups << " timer wakeups, " << disk_completions
                  << " disk completions, " << actor_turns << " peer actor turns; wall time "
                  << result.setup_wall_s << " s to set up, " << result.run_wall_s << " s to run\n";
   }
   result.datagrams_delivered = delivered;
-  result.datagrams_dropped = dropped;
+  result.datagrams_dropped = dropped + queue_drops;
+  result.queue_drops = queue_drops;
   result.audit_mismatches = result_audit_mismatches;
 }
 
@@ -149,6 +152,11 @@ SimResult run_simulation(const Scenario& scenario, const SimOptions& options) {
     return result;
   }
   const PlatformHosts& platform = std::get<PlatformHosts>(built);
+  if (scenario.network.model == NetworkModel::kQueue) {
+    w.queue_net = std::make_unique<QueueNet<Datagram>>(
+        platform.rate_Bps, platform.latency, static_cast<std::uint64_t>(scenario.network.queue_bytes),
+        kMessageKinds);
+  }
 
   // Hosts, their seams and (for the initial peers) their identities.
   Rng skew_rng = Rng::derive(scenario.run.seed, "clock-skew");
@@ -242,6 +250,7 @@ SimResult run_simulation(const Scenario& scenario, const SimOptions& options) {
   result.run_wall_s = wall_seconds() - w.wall_start;
 
   w.finish(result);
+  w.queue_net.reset();  // its semaphores belong to this engine
   t.wall_time_s = wall_seconds() - wall0;
   result.tables = std::move(w.tables);
   return result;

@@ -18,8 +18,15 @@ OpStatus status_of(const OpResult& r) {
   return r.indeterminate ? OpStatus::kUnknown : OpStatus::kFailed;
 }
 
-// The content-store record of an insert or update: record_bytes of seeded bytes.
-Cid fresh_record(Rng& rng, std::int64_t bytes) {
+// The content-store record of an insert or update: record_bytes of seeded bytes, or a size
+// drawn uniformly from [record_bytes, record_bytes_max] when the workload gives a range.
+// Only its CID travels in entries, so its size costs hashing, not network.
+Cid fresh_record(Rng& rng, const WorkloadSection& w) {
+  std::int64_t bytes = w.record_bytes;
+  if (w.record_bytes_max) {
+    bytes += static_cast<std::int64_t>(
+        rng.below(static_cast<std::uint64_t>(*w.record_bytes_max - w.record_bytes) + 1));
+  }
   std::vector<std::uint8_t> record(static_cast<std::size_t>(bytes));
   for (std::size_t i = 0; i < record.size(); i += 8) {
     const std::uint64_t v = rng.next_u64();
@@ -38,9 +45,12 @@ double total_rate(const WorkloadSection& w) {
 
 void World::client_actor(std::size_t index) {
   ClientSlot& c = *clients[index];
-  c.mailbox->set_receiver(simgrid::s4u::Actor::self());
-  Inbox<Datagram> inbox(c.mailbox);
-  c.inbox = &inbox;
+  std::optional<Inbox<Datagram>> inbox;  // the flow model's receive loop
+  if (queue_net == nullptr) {
+    c.mailbox->set_receiver(simgrid::s4u::Actor::self());
+    inbox.emplace(c.mailbox);
+    c.inbox = &*inbox;
+  }
   c.actor = simgrid::s4u::this_actor::get_pid();
   const WorkloadSection& w = sc.workload;
   const double share = 1.0 / static_cast<double>(clients.size());
@@ -63,8 +73,9 @@ void World::client_actor(std::size_t index) {
     if (const auto t = c.client->next_wakeup()) deadline = std::min(deadline, *t);
     const Time now = now_us();
     if (deadline != kNever && deadline <= now) deadline = now + 1;
-    std::unique_ptr<Datagram> d(inbox.wait_until(
-        deadline == kNever ? std::numeric_limits<double>::infinity() : to_s(deadline)));
+    std::unique_ptr<Datagram> d(
+        receive(hosts.size() + index, inbox ? &*inbox : nullptr,
+                deadline == kNever ? std::numeric_limits<double>::infinity() : to_s(deadline)));
     if (d && !d->wake) c.client->on_datagram(d->from, d->msg);
     const Time t = now_us();
     if (c.next_arrival != kNever && c.next_arrival <= t) {
@@ -94,7 +105,7 @@ void World::issue_op(ClientSlot& c) {
   Cid canonical;
   if (insert && !lookup) {
     ns_index = c.rng.below(namespaces.size());
-    canonical = fresh_record(c.rng, w.record_bytes);
+    canonical = fresh_record(c.rng, w);
     canonicals.emplace_back(ns_index, canonical);
   } else {
     const std::uint64_t n = canonicals.size();
@@ -114,7 +125,7 @@ void World::issue_op(ClientSlot& c) {
     row.kind = OpKind::kWrite;
     row.insert = insert;
     const KeyPair& author = authors[c.rng.below(authors.size())];
-    const Cid update = insert ? canonical : fresh_record(c.rng, w.record_bytes);
+    const Cid update = insert ? canonical : fresh_record(c.rng, w);
     row.entries.push_back(make_entry(author, row.ns, canonical, update, c.clock->wall_ms()));
     history.invoke_write(row.id, row.ns, row.entries, row.issued);
     client_op = c.client->write(row.ns, row.entries, *gateway);

@@ -114,6 +114,14 @@ void World::send(Address from, Address to, Message msg) {
   if (burst_loss > 0 && now_us() < burst_until) loss = 1.0 - (1.0 - loss) * (1.0 - burst_loss);
   if (loss > 0 && net_rng.chance(loss)) return void(++dropped);
   const bool twice = sc.network.duplicate > 0 && net_rng.chance(sc.network.duplicate);
+  if (queue_net != nullptr) {
+    const std::optional<std::size_t> src = host_of(from);
+    const std::optional<std::size_t> dst = host_of(to);
+    if (!src || !dst) return void(++dropped);
+    if (twice) queue_net->send(*src, *dst, new Datagram{from, to, msg, false}, bytes, kind);
+    queue_net->send(*src, *dst, new Datagram{from, to, std::move(msg), false}, bytes, kind);
+    return;
+  }
   auto put = [&](Datagram* d) {
     if (outbox != nullptr) {
       outbox->send(box, d, bytes);
@@ -123,6 +131,21 @@ void World::send(Address from, Address to, Message msg) {
   };
   if (twice) put(new Datagram{from, to, msg, false});
   put(new Datagram{from, to, std::move(msg), false});
+}
+
+std::optional<std::size_t> World::host_of(Address a) const {
+  if (a >= kClientBase) {
+    const Address c = a - kClientBase;
+    if (c >= clients.size()) return std::nullopt;
+    return hosts.size() + static_cast<std::size_t>(c);
+  }
+  if (a >= identities.size()) return std::nullopt;
+  return identities[a].host;
+}
+
+Datagram* World::receive(std::size_t host, Inbox<Datagram>* inbox, double deadline_s) {
+  if (queue_net != nullptr) return queue_net->wait_until(host, deadline_s);
+  return inbox->wait_until(deadline_s);
 }
 
 // The Inbox of the actor running now if it is `from`'s own peer or client actor: its sends
@@ -192,9 +215,12 @@ void World::after_peer_event(HostSlot& slot) {
 
 void World::peer_actor(std::size_t host) {
   HostSlot& slot = *hosts[host];
-  slot.mailbox->set_receiver(simgrid::s4u::Actor::self());
-  Inbox<Datagram> inbox(slot.mailbox);
-  slot.inbox = &inbox;
+  std::optional<Inbox<Datagram>> inbox;  // the flow model's receive loop
+  if (queue_net == nullptr) {
+    slot.mailbox->set_receiver(simgrid::s4u::Actor::self());
+    inbox.emplace(slot.mailbox);
+    slot.inbox = &*inbox;
+  }
   slot.actor = simgrid::s4u::this_actor::get_pid();
   if (slot.on_start) {
     auto start = std::move(slot.on_start);
@@ -207,7 +233,7 @@ void World::peer_actor(std::size_t host) {
     if (deadline != kNever && deadline <= now) deadline = now + 1;  // never spin at one instant
     const double until = deadline == kNever ? std::numeric_limits<double>::infinity()
                                             : to_s(deadline);
-    std::unique_ptr<Datagram> d(inbox.wait_until(until));
+    std::unique_ptr<Datagram> d(receive(host, inbox ? &*inbox : nullptr, until));
     ++actor_turns;
     if (d) deliver(slot, *d);
     after_peer_event(slot);
@@ -218,7 +244,11 @@ void World::on_host(std::size_t host, std::function<void()> action) {
   HostSlot* slot = hosts[host].get();
   simgrid::s4u::Actor::create("ctl", slot->host, [this, slot, action = std::move(action)] {
     action();
-    send_datagram(slot->mailbox, new Datagram{0, 0, Message{}, true}, 0);
+    if (queue_net != nullptr) {
+      queue_net->nudge(slot->index, new Datagram{0, 0, Message{}, true});
+    } else {
+      send_datagram(slot->mailbox, new Datagram{0, 0, Message{}, true}, 0);
+    }
   });
 }
 

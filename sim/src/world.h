@@ -37,6 +37,7 @@
 #include "kittengrad/sim/simulation.h"
 #include "kittengrad/verifier.h"
 #include "oracle.h"
+#include "queue_net.h"
 
 namespace kittengrad::sim {
 
@@ -166,6 +167,10 @@ class World {
 
   // ---- Network and storage, called from the seams ----
   void send(Address from, Address to, Message msg);
+  // Blocks the actor of host number `host` (peers, then clients) until a datagram comes
+  // (returned, owned by the caller) or the deadline passes (nullptr): through its Inbox
+  // under the flow model, through queue_net under the queue model.
+  [[nodiscard]] Datagram* receive(std::size_t host, Inbox<Datagram>* inbox, double deadline_s);
   [[nodiscard]] Inbox<Datagram>* sender_inbox(Address from) const;
   void persisted_by(HostSlot& slot, PendingPersist& done);
 
@@ -233,6 +238,10 @@ class World {
   // Traffic this interval and in total, by message kind.
   std::array<std::uint64_t, kMessageKinds> interval_msgs{}, interval_bytes{};
   std::uint64_t delivered = 0, dropped = 0;
+  // Under the queue model (network.model = "queue"); null under "flow", where datagrams
+  // are SimGrid communications. Host numbers: peers 0..hosts.size()-1, then clients.
+  std::unique_ptr<QueueNet<Datagram>> queue_net;
+  std::array<std::uint64_t, kMessageKinds> queue_drops_before{};  // at the last sample
   std::uint64_t events_total = 0;  // datagrams and wakeups handled by actors
   std::uint64_t wakeups = 0, disk_completions = 0, actor_turns = 0;
   std::uint64_t result_audit_mismatches = 0;
@@ -266,6 +275,8 @@ class World {
   double sim_at_last_progress = 0;
 
  private:
+  // The host number of an address (peer identity or client), if it has one.
+  [[nodiscard]] std::optional<std::size_t> host_of(Address a) const;
   [[nodiscard]] std::optional<Address> random_joined_peer(Rng& rng, Address except = ~Address{0});
   [[nodiscard]] std::vector<std::size_t> choose_live_hosts(const PeerSelector& sel);
   void deliver(HostSlot& slot, const Datagram& d);

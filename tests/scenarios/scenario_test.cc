@@ -680,6 +680,27 @@ const BadInput kBadInputs[] = {
      "(got a float)"},
     {"ZeroRecordBytes", "[workload]\nrecord_bytes = 0\n", "workload.record_bytes", 2,
      "must be >= 1 (got 0)"},
+    {"RecordRangeReversed", "[workload]\nrecord_bytes = { min = 2048, max = 512 }\n",
+     "workload.record_bytes.max", 2, "must be >= workload.record_bytes.min = 2048 (got 512)"},
+    {"RecordRangeWithoutMax", "[workload]\nrecord_bytes = { min = 512 }\n",
+     "workload.record_bytes.max", 2, "is missing; a range needs both min and max"},
+    {"RecordRangeFloat", "[workload]\nrecord_bytes = { min = 512, max = 1.5e3 }\n",
+     "workload.record_bytes.max", 2, "must be an integer (got the float 1500)"},
+    // Network model and queues.
+    {"UnknownNetworkModel", "[network]\nmodel = \"tcp\"\n", "network.model", 2,
+     "must be one of \"queue\" or \"flow\" (got \"tcp\")"},
+    {"ZeroQueueBytes", "[network]\nqueue_bytes = 0\n", "network.queue_bytes", 2,
+     "must be >= 1 (got 0)"},
+    {"QueueBytesFloat", "[network]\nqueue_bytes = 1e5\n", "network.queue_bytes", 2,
+     "must be an integer"},
+    {"BandwidthRangeReversed", "[network]\nbandwidth_mbps = { min = 20, max = 10 }\n",
+     "network.bandwidth_mbps.max", 2, "must be >= network.bandwidth_mbps.min = 20 (got 10)"},
+    {"BandwidthRangeZero", "[network]\nbandwidth_mbps = { min = 0, max = 10 }\n",
+     "network.bandwidth_mbps.min", 2, "must be > 0 (got 0)"},
+    {"BandwidthRangeUnknownKey", "[network]\nbandwidth_mbps = { min = 1, mean = 10 }\n",
+     "network.bandwidth_mbps.mean", 2, "unknown key (a range takes min and max"},
+    {"BandwidthString", "[network]\nbandwidth_mbps = \"fast\"\n", "network.bandwidth_mbps", 2,
+     "must be a number or a range such as { min = 10, max = 20 } (got a string)"},
     {"NegativeWorkloadStart", "[workload]\nstart_s = -2\n", "workload.start_s", 2,
      "must be >= 0 (got -2)"},
     {"WorkloadEndBeforeStart", "[workload]\nstart_s = 10\nend_s = 5\n", "workload.end_s", 3,
@@ -1006,7 +1027,9 @@ TEST(ScenarioToToml, WritesEveryKey) {
                           "max_datagram_bytes = 1200",
                           "[network]",
                           "latency = { model = \"constant\", ms = 20 }",
+                          "model = \"queue\"",
                           "bandwidth_mbps = 100",
+                          "queue_bytes = 262144",
                           "loss = 0",
                           "duplicate = 0",
                           "clock_skew_ms = 0",
@@ -1178,7 +1201,49 @@ TEST(ScenarioValidate, ChecksScenariosBuiltInCode) {
 
 // ---- names and messages ----
 
+TEST(ScenarioNetwork, ModelQueueBytesAndRanges) {
+  const Scenario d = parse_ok("");
+  EXPECT_EQ(d.network.model, NetworkModel::kQueue);
+  EXPECT_EQ(d.network.queue_bytes, 262144);
+  EXPECT_FALSE(d.network.bandwidth_max_mbps.has_value());
+  EXPECT_FALSE(d.workload.record_bytes_max.has_value());
+
+  Scenario sc = parse_ok(
+      "[network]\nmodel = \"flow\"\nbandwidth_mbps = { min = 10, max = 20.5 }\n"
+      "queue_bytes = 65536\n[workload]\nrecord_bytes = { max = 2048, min = 512 }\n");
+  EXPECT_EQ(sc.network.model, NetworkModel::kFlow);
+  EXPECT_EQ(sc.network.bandwidth_mbps, 10);
+  EXPECT_EQ(sc.network.bandwidth_max_mbps, std::optional<double>(20.5));
+  EXPECT_EQ(sc.network.queue_bytes, 65536);
+  EXPECT_EQ(sc.workload.record_bytes, 512);
+  EXPECT_EQ(sc.workload.record_bytes_max, std::optional<std::int64_t>(2048));
+  EXPECT_EQ(sc.key_lines.at("network.bandwidth_mbps.max"), 3);
+
+  // The effective scenario keeps them, and reads back the same.
+  const std::string text = to_toml(sc);
+  for (const char* key : {"model = \"flow\"", "bandwidth_mbps = { min = 10, max = 20.5 }",
+                          "queue_bytes = 65536", "record_bytes = { min = 512, max = 2048 }"}) {
+    EXPECT_NE(text.find(key), std::string::npos) << key << " missing from\n" << text;
+  }
+  EXPECT_TRUE(parse_ok(text).same_settings(sc));
+
+  // One rate replaces a range; a range replaces one rate.
+  ASSERT_TRUE(apply_override(sc, "network.bandwidth_mbps=1000").ok());
+  EXPECT_EQ(sc.network.bandwidth_mbps, 1000);
+  EXPECT_FALSE(sc.network.bandwidth_max_mbps.has_value());
+  ASSERT_TRUE(apply_override(sc, "network.bandwidth_mbps={min=1, max=2}").ok());
+  EXPECT_EQ(sc.network.bandwidth_max_mbps, std::optional<double>(2));
+  ASSERT_TRUE(apply_override(sc, "network.model=queue").ok());
+  EXPECT_EQ(sc.network.model, NetworkModel::kQueue);
+  ASSERT_TRUE(apply_override(sc, "workload.record_bytes=100").ok());
+  EXPECT_FALSE(sc.workload.record_bytes_max.has_value());
+  EXPECT_FALSE(apply_override(sc, "network.queue_bytes=0").ok());
+  EXPECT_EQ(sc.network.queue_bytes, 65536);
+}
+
 TEST(ScenarioNames, AsWrittenInFiles) {
+  EXPECT_STREQ(network_model_name(NetworkModel::kQueue), "queue");
+  EXPECT_STREQ(network_model_name(NetworkModel::kFlow), "flow");
   EXPECT_STREQ(latency_model_name(LatencyModel::kConstant), "constant");
   EXPECT_STREQ(latency_model_name(LatencyModel::kCoordinates), "coordinates");
   EXPECT_STREQ(churn_model_name(ChurnModel::kPareto), "pareto");

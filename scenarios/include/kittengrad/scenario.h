@@ -75,9 +75,25 @@ struct LatencySpec {
   bool operator==(const LatencySpec&) const = default;
 };
 
+// How datagrams share the access links (sim/README.md, "The network model").
+//   queue  each up and down link is a drop-tail FIFO: a datagram waits for the ones before
+//          it, then takes bytes / rate; O(1) per datagram.
+//   flow   every datagram is a SimGrid flow; concurrent flows share each link max-min
+//          fairly (CM02); each flow start or end re-solves the flows it is coupled to.
+enum class NetworkModel : std::uint8_t { kQueue, kFlow };
+
 struct NetworkSection {
   LatencySpec latency;
+  NetworkModel model = NetworkModel::kQueue;
+  // Each host's up and down access rate. With bandwidth_max_mbps set (the file says
+  // bandwidth_mbps = { min = 10, max = 20 }), host k draws its rate uniformly from
+  // [bandwidth_mbps, bandwidth_max_mbps], the same for a seed whatever the model.
   double bandwidth_mbps = 100;
+  std::optional<double> bandwidth_max_mbps;
+  // Drop-tail bound of each link queue (model "queue"): a datagram that finds more than
+  // queue_bytes - its size waiting is dropped. 256 KiB is about 200 ms of queueing at
+  // 10 Mb/s, the order of a home router's buffer; at 1 Gb/s it is 2 ms.
+  std::int64_t queue_bytes = 256 * 1024;
   double loss = 0.0;
   double duplicate = 0.0;
   double clock_skew_ms = 0;
@@ -132,6 +148,9 @@ struct WorkloadSection {
   double lookups_per_s = 50;
   double zipf_s = 0;  // 0: "uniform"; otherwise key_popularity = "zipf:S"
   std::int64_t record_bytes = 512;
+  // Set (the file says record_bytes = { min = 512, max = 2048 }): each record's size is
+  // drawn uniformly from [record_bytes, record_bytes_max].
+  std::optional<std::int64_t> record_bytes_max;
   double start_s = 0;
   std::optional<double> end_s;  // unset: run.duration_s (see Scenario::workload_end_s)
   // Inserts and updates stop here, lookups go on until the workload's end: a write phase,
@@ -173,6 +192,7 @@ struct Scenario {
 
 // Names as written in scenario files.
 [[nodiscard]] const char* latency_model_name(LatencyModel m);
+[[nodiscard]] const char* network_model_name(NetworkModel m);
 [[nodiscard]] const char* churn_model_name(ChurnModel m);
 [[nodiscard]] const char* failure_kind_name(FailureKind k);
 [[nodiscard]] const char* bootstrap_name(Bootstrap b);

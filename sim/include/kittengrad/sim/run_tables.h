@@ -31,6 +31,9 @@ struct TimeseriesTable {
   // "bytes_<kind>" (kinds as message_kind_name() spells them), same length as t_s.
   std::map<std::string, std::vector<std::int64_t>> msgs_by_kind;
   std::map<std::string, std::vector<std::int64_t>> bytes_by_kind;
+  // Datagrams dropped at full link queues (network.model = "queue") in this interval, by
+  // kind: columns "queue_drops_<kind>" (all zero under "flow", whose links never drop).
+  std::map<std::string, std::vector<std::int64_t>> queue_drops_by_kind;
   // With more than one namespace, the replication columns of each one, named
   // "<column>_<namespace>" (keys_a, under_replicated_keys_a, replicas_mean_a, ...). Written
   // as they are; the reader leaves them out (they are for Python and plots).

@@ -40,7 +40,8 @@ struct SimResult {
   std::string error;   // non-empty: the run could not start (bad input: exit status 2)
   // Figures about the simulation itself, for benchmarks and the progress line.
   std::uint64_t datagrams_delivered = 0;
-  std::uint64_t datagrams_dropped = 0;
+  std::uint64_t datagrams_dropped = 0;  // all causes, full link queues included
+  std::uint64_t queue_drops = 0;        // at full link queues (network.model = "queue")
   std::uint64_t audit_mismatches = 0;  // samples where the oracle's recount differed
   double setup_wall_s = 0;
   double run_wall_s = 0;
