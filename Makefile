@@ -4,7 +4,7 @@
 #   make test   — every test: C++ (release and ASan+UBSan), Python, notebooks
 JOBS ?= $(shell nproc)
 
-.PHONY: demo test setup build build-asan bench clean
+.PHONY: demo test setup build build-asan bench clean fuzz-codec
 
 setup:
 	@bash tools/setup-debian.sh
@@ -31,5 +31,15 @@ test: build build-asan
 bench: build
 	./build/bench/kg_bench --benchmark_counters_tabular=true
 
+# The wire codec's libFuzzer target (clang, ASan + UBSan) for FUZZ_SECONDS on the committed
+# corpus; what it finds goes to build-fuzz/corpus/codec, never into fuzz/corpus/.
+FUZZ_SECONDS ?= 10
+fuzz-codec: setup
+	cmake --preset fuzz
+	cmake --build build-fuzz --target codec_fuzz -j $(JOBS)
+	mkdir -p build-fuzz/corpus/codec
+	./build-fuzz/fuzz/codec_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  build-fuzz/corpus/codec fuzz/corpus/codec
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

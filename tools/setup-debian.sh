@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev
   libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsimgrid-dev libboost-graph-dev libeigen3-dev libhdf5-dev hdf5-tools
   pybind11-dev python3-pybind11 libasio-dev libsqlite3-dev libtomlplusplus-dev libcli11-dev
