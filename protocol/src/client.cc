@@ -125,13 +125,17 @@ void Client::on_datagram(Address from, const Message& m) {
   auto r = req_to_op_.find(reply->req);
   if (r == req_to_op_.end()) return;  // late or duplicated: the op moved on
   const std::uint64_t id = r->second;
-  req_to_op_.erase(r);
   auto it = ops_.find(id);
-  if (it == ops_.end() || it->second.req != reply->req) return;
+  if (it == ops_.end() || it->second.req != reply->req) {
+    req_to_op_.erase(r);
+    return;
+  }
   Op& op = it->second;
+  // A busy gateway: ask it again when the request's deadline comes (on_wakeup). The
+  // request stays open: the answer of another copy of it still counts.
+  if (op.routing && reply->error == ErrorCode::kOverloaded) return;
+  req_to_op_.erase(r);
   if (op.routing) {
-    // A busy gateway: ask it again when the request's deadline comes (on_wakeup).
-    if (reply->error == ErrorCode::kOverloaded) return;
     op.routing = false;
     op.result.hops = reply->hops;
     if (reply->error != ErrorCode::kOk || reply->redirect.empty()) {
@@ -178,18 +182,21 @@ void Client::on_wakeup() {
     auto it = ops_.find(id);
     if (it == ops_.end()) continue;
     Op& op = it->second;
-    req_to_op_.erase(op.req);
     if (op.routing) {
       if (++op.route_attempts >= config_.route_attempts_max) {
         finish(id, ErrorCode::kTimeout, "the gateway did not answer route()");
         continue;
       }
-      op.req = next_id_++;
-      req_to_op_[op.req] = id;
+      // Resent under the same request id. A route is a lookup of several hops at the
+      // gateway and may well take longer than one request_timeout on a large ring with
+      // slow links: a late answer to the first copy is as good as an answer to this one.
+      // With a new id each resend would throw away the lookup already under way and wait
+      // for a new one that takes as long again.
       network_->send(op.gateway, Message{op.result.ns, RouteRequest{op.req, op.key}});
       arm(op);
       continue;
     }
+    req_to_op_.erase(op.req);
     ++op.target_index;
     if (op.target_index >= op.targets.size()) op.target_index = 0;
     send_op(op);

@@ -289,6 +289,10 @@ class Overlay {
   void lookup_finish(std::uint64_t id, bool ok, std::vector<NodeRef> replicas);
   [[nodiscard]] std::optional<std::vector<NodeRef>> answer_locally(const RingId& key) const;
   void joined(std::vector<NodeRef> successors);
+  // One attempt at joining: look up our own id through bootstrap_.front().
+  void join_lookup();
+  // A node that answered a lookup of ours before we joined: another way into the ring.
+  void learn_way_in(const NodeRef& n);
   void start_timers();
 
   // ---- overlay_ops.cc: client operations and replication ----
@@ -412,7 +416,7 @@ class Overlay {
   std::map<int, NodeRef> fingers_;  // bit -> successor(self + 2^bit), bits above the succ
   int next_finger_ = 255;
   std::map<RingId, Time> suspects_;  // nodes that timed out, avoided until the time given
-  std::vector<NodeRef> bootstrap_;   // join: whom to ask
+  std::vector<NodeRef> bootstrap_;   // join: whom to ask, first; then peers that answered
   // Nodes dropped after timeouts, with when they were lost. A partition splits a Chord
   // ring into rings that never meet again unless someone looks across: each stabilize
   // round asks one lost node for our successor, and adopts a closer one it names.

@@ -77,6 +77,10 @@ void Overlay::start_instant(const std::vector<NodeRef>& members) {
 
 void Overlay::join(Address bootstrap) {
   bootstrap_ = {NodeRef{RingId{}, bootstrap}};
+  join_lookup();
+}
+
+void Overlay::join_lookup() {
   start_lookup(self().id,
                [this](bool ok, std::vector<NodeRef> replicas, std::uint32_t) {
                  // A peer back under its old id before the ring noticed it had gone is, to
@@ -88,10 +92,21 @@ void Overlay::join(Address bootstrap) {
                  if (ok && !replicas.empty()) {
                    joined(std::move(replicas));
                  } else if (!joined_ && !left_) {
-                   join(bootstrap_.front().addr);  // no answer, or none but us: again
+                   // No answer, or none but us: again, through the next peer we know.
+                   // The bootstrap may have left or failed since; retrying through it
+                   // alone would never end.
+                   std::rotate(bootstrap_.begin(), bootstrap_.begin() + 1, bootstrap_.end());
+                   join_lookup();
                  }
                },
                bootstrap_.front());
+}
+
+void Overlay::learn_way_in(const NodeRef& n) {
+  // Bounded: a few live peers are enough to find one still there. The bootstrap itself,
+  // known by address only (its id is none), stays in the list and is tried again in turn.
+  constexpr std::size_t kWaysInMax = 8;
+  if (bootstrap_.size() < kWaysInMax) push_unique(bootstrap_, n);
 }
 
 void Overlay::joined(std::vector<NodeRef> successors) {
@@ -100,7 +115,7 @@ void Overlay::joined(std::vector<NodeRef> successors) {
     // Every node named is one we just timed out on. Joined without a successor we would
     // take our predecessor for one at its first Notify, and stabilization would walk back
     // from there through the whole ring, one round trip per peer: ask again instead.
-    join(bootstrap_.front().addr);
+    join_lookup();
     return;
   }
   joined_ = true;
@@ -481,6 +496,7 @@ void Overlay::on_reply(const Pending& p, const FindSuccessorReply& m, Address fr
   auto it = lookups_.find(p.owner);
   if (it == lookups_.end()) return;
   Lookup& l = it->second;
+  if (!joined_) learn_way_in(p.to);
   ++l.hops;
   if (m.found && !m.nodes.empty()) {
     // The answering node is the key's predecessor (or the successor itself); the path

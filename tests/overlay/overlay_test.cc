@@ -532,6 +532,16 @@ TEST(Overlay, Seed674SuccessorsEqRPartitionThenCrashReconverges) {
                      "Seed674SuccessorsEqRPartitionThenCrashReconverges");
 }
 
+// 505 peers, successor lists of r: a key just short of a finger boundary took a correct
+// lookup of eight live hops (about 1.23 s at these latencies), longer than the client's
+// route timeout (1.32 s less the client's own round trip). Each route resend had a new
+// request id, so the first lookup's late answer was dropped and a new lookup, as long
+// again, began: the final read of an entry its replicas held failed three times over.
+TEST(Overlay, Seed1316SuccessorsEqRLongLookupOutlastsRouteTimeout) {
+  expect_seed_passes(1316, {.successors_eq_r = true, .quiet = std::nullopt},
+                     "Seed1316SuccessorsEqRLongLookupOutlastsRouteTimeout");
+}
+
 // ---------------------------------------------------------------- planted bugs ----
 
 // A small quiet run with one planted bug and no anti-entropy to repair it.
