@@ -1,7 +1,8 @@
 # The two commands of README.md. Both install what they need (Debian 12, as root),
 # configure, build and run.
 #   make demo   — the main job: churn-1k in the simulator, its summary and plots
-#   make test   — every test: C++ (release and ASan+UBSan), Python, notebooks
+#   make test   — every test: C++ (release and ASan+UBSan), Python, notebooks, and each
+#                 libFuzzer target for a few seconds on its committed corpus
 JOBS ?= $(shell nproc)
 
 .PHONY: demo test setup build build-asan bench clean fuzz-codec
@@ -27,6 +28,7 @@ demo: build
 test: build build-asan
 	ctest --preset release -j $(JOBS)
 	ctest --preset asan -j $(JOBS)
+	$(MAKE) fuzz-codec FUZZ_SECONDS=5
 
 bench: build
 	./build/bench/kg_bench --benchmark_counters_tabular=true
