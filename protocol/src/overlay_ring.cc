@@ -67,7 +67,7 @@ void Overlay::start_instant(const std::vector<NodeRef>& members) {
   if (!succs_.empty()) {
     for (int bit = log2_distance(self().id, succs_.front().id) + 1; bit < 256; ++bit) {
       const RingId target = self().id.plus_pow2(bit);
-      const NodeRef& node = *ring_successors(members, target, 1, &NodeRef::id).front();
+      const NodeRef node = *ring_successors(members, target, 1, &NodeRef::id).front();
       if (node.id != self().id) fingers_[bit] = node;
     }
   }
