@@ -347,6 +347,10 @@ class Overlay {
   // Ends a session; its requests still in flight find nothing when they come back.
   void ae_end(std::uint64_t id);
   void ae_page_both_ways(AeSession& s);
+  // Coded symbols [from, to) of reply.range, as many as fit the reply; false while the
+  // sync index is still being built (the asker is refused with refuse_busy).
+  [[nodiscard]] bool fill_symbols(AeSymbols& reply, std::uint64_t from, std::uint64_t to);
+  void refuse_busy(Address to, std::uint64_t session);
   // Coded symbols per AeSymbols page when the larger side holds `count` entries.
   [[nodiscard]] std::size_t symbols_per_page(const KeyRange& r, std::int64_t count) const;
   void start_pull(const NodeRef& from, const KeyRange& range);

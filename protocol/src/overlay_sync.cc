@@ -438,19 +438,26 @@ void Overlay::handle(Address from, const AeDigest& m) {
     sync_arcs();
     const std::uint64_t n = std::min<std::uint64_t>(
         config().riblt_first_batch, symbols_per_page(m.range, std::max(mine.count, m.digest.count)));
-    std::optional<std::vector<CodedSymbol>> symbols = sync_.symbols(m.range, 0, n);
-    if (!symbols) {
-      bump(peer_.counters_.ae_busy);
-      return send(from, Refused{m.session, ErrorCode::kOverloaded});
-    }
-    Packer pk(wire_size(Message{ns_, reply}), config().message_budget());
-    std::size_t count = 0;
-    for (const CodedSymbol& c : *symbols) {
-      if (!pk.add(coded_symbol_wire_size(c), count)) break;
-      reply.symbols.push_back(c);
-    }
+    if (!fill_symbols(reply, 0, n)) return refuse_busy(from, m.session);
   }
   send(from, std::move(reply));
+}
+
+bool Overlay::fill_symbols(AeSymbols& reply, std::uint64_t from, std::uint64_t to) {
+  std::optional<std::vector<CodedSymbol>> symbols = sync_.symbols(reply.range, from, to);
+  if (!symbols) return false;
+  Packer pk(wire_size(Message{ns_, reply}), config().message_budget());
+  std::size_t count = 0;
+  for (const CodedSymbol& c : *symbols) {
+    if (!pk.add(coded_symbol_wire_size(c), count)) break;
+    reply.symbols.push_back(c);
+  }
+  return true;
+}
+
+void Overlay::refuse_busy(Address to, std::uint64_t session) {
+  bump(peer_.counters_.ae_busy);
+  send(to, Refused{session, ErrorCode::kOverloaded});
 }
 
 void Overlay::handle(Address from, const AeMore& m) {
@@ -466,17 +473,7 @@ void Overlay::handle(Address from, const AeMore& m) {
   const std::uint64_t to =
       std::min<std::uint64_t>(m.to, m.from + symbols_per_page(m.range, reply.count));
   sync_arcs();
-  std::optional<std::vector<CodedSymbol>> symbols = sync_.symbols(m.range, m.from, to);
-  if (!symbols) {
-    bump(peer_.counters_.ae_busy);
-    return send(from, Refused{m.session, ErrorCode::kOverloaded});
-  }
-  Packer pk(wire_size(Message{ns_, reply}), config().message_budget());
-  std::size_t count = 0;
-  for (const CodedSymbol& c : *symbols) {
-    if (!pk.add(coded_symbol_wire_size(c), count)) break;
-    reply.symbols.push_back(c);
-  }
+  if (!fill_symbols(reply, m.from, to)) return refuse_busy(from, m.session);
   send(from, std::move(reply));
 }
 

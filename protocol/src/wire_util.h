@@ -6,7 +6,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kittengrad/overloaded.h"
+
 namespace kittengrad::detail {
+
+using kittengrad::Overloaded;
 
 // Bytes of an unsigned LEB128 varint.
 [[nodiscard]] constexpr std::size_t varint_size(std::uint64_t v) {
@@ -25,12 +29,5 @@ namespace kittengrad::detail {
   return (n << 1) ^ (v < 0 ? UINT64_MAX : 0);
 }
 
-// std::visit with one lambda per alternative.
-template <typename... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <typename... F>
-Overloaded(F...) -> Overloaded<F...>;
 
 }  // namespace kittengrad::detail

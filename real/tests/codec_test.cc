@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kittengrad/crypto.h"
+#include "kittengrad/overloaded.h"
 #include "kittengrad/real/codec.h"
 #include "message_equal.h"
 #include "sample_messages.h"
@@ -24,13 +25,6 @@ using codec::decode;
 using codec::encode;
 using codec_samples::largest_message;
 using codec_samples::random_message;
-
-template <typename... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <typename... F>
-Overloaded(F...) -> Overloaded<F...>;
 
 const std::string kNs = "default";
 

@@ -1,20 +1,10 @@
 // message_equal.cc — see message_equal.h.
 #include "message_equal.h"
+#include "kittengrad/overloaded.h"
 
 #include <tuple>
 
 namespace kittengrad::codec_samples {
-
-namespace {
-
-template <typename... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <typename... F>
-Overloaded(F...) -> Overloaded<F...>;
-
-}  // namespace
 
 // Every field of every kind, written apart from the codec's own field list: each
 // structured binding names all the struct's fields (one more field and it does not

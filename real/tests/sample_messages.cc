@@ -1,5 +1,6 @@
 // sample_messages.cc — see sample_messages.h.
 #include "sample_messages.h"
+#include "kittengrad/overloaded.h"
 
 #include <utility>
 #include <vector>
@@ -7,13 +8,6 @@
 namespace kittengrad::codec_samples {
 
 namespace {
-
-template <typename... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <typename... F>
-Overloaded(F...) -> Overloaded<F...>;
 
 constexpr std::uint64_t kMax64 = UINT64_MAX;
 constexpr std::uint32_t kMax32 = UINT32_MAX;

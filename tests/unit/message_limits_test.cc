@@ -20,19 +20,13 @@
 #include <string>
 
 #include "kittengrad/crypto.h"
+#include "kittengrad/overloaded.h"
 #include "kittengrad/entry.h"
 #include "kittengrad/journal.h"
 #include "kittengrad/messages.h"
 
 namespace kittengrad {
 namespace {
-
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
 
 constexpr std::uint64_t kMax64 = UINT64_MAX;
 constexpr std::uint32_t kMax32 = UINT32_MAX;
