@@ -76,6 +76,7 @@ void Client::send_op(Op& op) {
   }
   ++op.page_attempts;
   ++op.result.attempts;
+  req_to_op_.erase(op.req);  // a lookup's window may still have had pages on the way
   op.req = next_id_++;
   req_to_op_[op.req] = op.result.op;
   const Address to = op.targets[op.target_index].addr;
@@ -86,36 +87,72 @@ void Client::send_op(Op& op) {
     std::vector<Entry> page(first, first + static_cast<std::ptrdiff_t>(op.page_size));
     network_->send(to, Message{op.result.ns, WriteRequest{op.req, std::move(page)}});
   } else {
-    network_->send(to, Message{op.result.ns, ReadRequest{op.req, op.canonical, op.after}});
+    op.window_next = 0;
+    op.window_pages = 0;
+    op.window_new = false;
+    op.window_early.clear();
+    network_->send(to, Message{op.result.ns, ReadRequest{op.req, op.canonical, op.after,
+                                                         std::max(config_.read_window, 1u)}});
   }
   arm(op);
 }
 
-void Client::page_done(Op& op, const ClientReply& reply) {
-  if (op.result.kind == OpKind::kWrite) {
-    op.page_attempts = 0;
-    op.acked += op.page_size;
-    if (op.acked < op.entries.size()) return send_op(op);
-    return finish(op.result.op, ErrorCode::kOk, "");
+void Client::write_page_done(Op& op) {
+  op.page_attempts = 0;
+  op.acked += op.page_size;
+  if (op.acked < op.entries.size()) return send_op(op);
+  finish(op.result.op, ErrorCode::kOk, "");
+}
+
+void Client::lookup_page(Op& op, ClientReply reply) {
+  // Pages of one window share the request id and may come in any order, or twice. Only
+  // pages inside the window the replica announced are kept, so the buffer is bounded by
+  // read_window.
+  const std::uint32_t pages = reply.pages;
+  if (pages == 0 || pages > std::max(config_.read_window, 1u) || reply.page >= pages ||
+      reply.page < op.window_next || (op.window_pages != 0 && pages != op.window_pages)) {
+    return;
   }
-  // Lookup: keep only entries after the cursor, in order (a page that goes backwards or
-  // repeats is not believed), and ask for the next page while the set goes on.
-  for (const Entry& e : reply.entries) {
+  op.window_pages = pages;
+  op.window_early.emplace(reply.page, std::move(reply));
+  for (auto it = op.window_early.find(op.window_next); it != op.window_early.end();
+       it = op.window_early.find(op.window_next)) {
+    const ClientReply page = std::move(it->second);
+    op.window_early.erase(it);
+    ++op.window_next;
+    if (!take_lookup_page(op, page)) return;
+    if (op.window_next < op.window_pages) {
+      arm(op);  // progress: the rest of the window gets a fresh deadline
+      continue;
+    }
+    if (op.window_new) {
+      op.page_attempts = 0;
+    } else if (++op.target_index >= op.targets.size()) {  // "more", yet nothing new: ask
+      op.target_index = 0;                                 // another replica
+    }
+    return send_op(op);
+  }
+}
+
+bool Client::take_lookup_page(Op& op, const ClientReply& page) {
+  // Keep only entries after the cursor, in order (a page that goes backwards or repeats
+  // is not believed).
+  for (const Entry& e : page.entries) {
     if (op.after && !entry_order_less(*op.after, e)) continue;
     op.result.entries.push_back(e);
     op.after = e;
+    op.window_new = true;
   }
   if (op.result.entries.size() > config_.lookup_entries_max) {
-    return finish(op.result.op, ErrorCode::kOverloaded,
-                  "the canonical's set exceeds this client's lookup_entries_max");
+    finish(op.result.op, ErrorCode::kOverloaded,
+           "the canonical's set exceeds this client's lookup_entries_max");
+    return false;
   }
-  if (!reply.more) return finish(op.result.op, ErrorCode::kOk, "");
-  if (!reply.entries.empty() && op.after == reply.entries.back()) {
-    op.page_attempts = 0;
-  } else if (++op.target_index >= op.targets.size()) {  // "more", yet nothing new: ask
-    op.target_index = 0;                                 // another replica
+  if (!page.more) {
+    finish(op.result.op, ErrorCode::kOk, "");
+    return false;
   }
-  send_op(op);
+  return true;
 }
 
 void Client::on_datagram(Address from, const Message& m) {
@@ -134,6 +171,10 @@ void Client::on_datagram(Address from, const Message& m) {
   // A busy gateway: ask it again when the request's deadline comes (on_wakeup). The
   // request stays open: the answer of another copy of it still counts.
   if (op.routing && reply->error == ErrorCode::kOverloaded) return;
+  // A lookup window's pages share the request id: it stays open until send_op moves on.
+  if (!op.routing && op.result.kind == OpKind::kLookup && reply->error == ErrorCode::kOk) {
+    return lookup_page(op, *reply);
+  }
   req_to_op_.erase(r);
   if (op.routing) {
     op.routing = false;
@@ -150,7 +191,7 @@ void Client::on_datagram(Address from, const Message& m) {
   }
   switch (reply->error) {
     case ErrorCode::kOk:
-      return page_done(op, *reply);
+      return write_page_done(op);
     case ErrorCode::kWrongPeer:
       op.result.replicas = reply->redirect;
       if (!reply->redirect.empty()) {
@@ -197,8 +238,13 @@ void Client::on_wakeup() {
       continue;
     }
     req_to_op_.erase(op.req);
-    ++op.target_index;
-    if (op.target_index >= op.targets.size()) op.target_index = 0;
+    if (op.result.kind == OpKind::kLookup && op.window_new) {
+      // Part of the window came (a page of it was lost): the replica is alive and the
+      // cursor moved, so ask it again from there; this counts as progress, not a failure.
+      op.page_attempts = 0;
+    } else if (++op.target_index >= op.targets.size()) {
+      op.target_index = 0;
+    }
     send_op(op);
   }
 }

@@ -69,12 +69,14 @@ std::size_t body_size(const Body& body) {
             return kNodeRefBytes + nodes(m.successors) + nodes(m.predecessors);
           },
           [](const WriteRequest& m) { return varint(m.req) + entries(m.entries); },
-          [](const ReadRequest& m) { return varint(m.req) + Cid::kSize + cursor(m.after); },
+          [](const ReadRequest& m) {
+            return varint(m.req) + Cid::kSize + cursor(m.after) + varint(m.pages);
+          },
           [](const RouteRequest& m) { return varint(m.req) + 32; },
           [](const ClientReply& m) {
             return varint(m.req) + 1 + varint(m.detail.size()) + m.detail.size() +
                    nodes(m.redirect) + entries(m.entries) + varint(m.hops) + varint(m.index) +
-                   1;
+                   1 + varint(m.page) + varint(m.pages);
           },
           [](const Replicate& m) { return varint(m.req) + entries(m.entries); },
           [](const ReplicateAck& m) { return varint(m.req) + 1; },

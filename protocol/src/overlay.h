@@ -93,6 +93,7 @@ struct ReadOp {
   std::uint64_t client_req = 0;
   RingId key;
   std::optional<Entry> after;
+  std::size_t window = 1;  // pages the client may be answered with
   std::vector<Entry> merged;
   std::optional<Entry> boundary;
   std::size_t waiting = 0;
@@ -320,10 +321,10 @@ class Overlay {
   // once every entry given is durable here.
   std::size_t apply(const std::vector<Entry>& entries, std::function<void()> done);
   [[nodiscard]] std::vector<Entry> entries_of(const RingId& key) const;
-  // The entries of key's set after `after`, as many as one message carries; `more` says
-  // whether the set goes on.
+  // The entries of key's set after `after`, as many as `pages` messages carry; `more`
+  // says whether the set goes on.
   [[nodiscard]] std::vector<Entry> page_of(const RingId& key, const std::optional<Entry>& after,
-                                           bool& more) const;
+                                           bool& more, std::size_t pages = 1) const;
   // Narrows a read page to what is complete: see ReadOp.
   static void note_page_end(ReadOp& op, const std::vector<Entry>& page, bool more);
 

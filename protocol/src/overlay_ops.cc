@@ -250,7 +250,7 @@ std::vector<Entry> Overlay::entries_of(const RingId& key) const {
 }
 
 std::vector<Entry> Overlay::page_of(const RingId& key, const std::optional<Entry>& after,
-                                    bool& more) const {
+                                    bool& more, std::size_t pages) const {
   std::vector<Entry> out;
   more = false;
   const KeySlot* slot = store_.find(key);
@@ -264,7 +264,8 @@ std::vector<Entry> Overlay::page_of(const RingId& key, const std::optional<Entry
                             return entry_order_less(a, s.entry);
                           });
   }
-  for (; it != slot->entries.end() && out.size() < limits_.entries; ++it) out.push_back(it->entry);
+  const std::size_t max = limits_.entries * pages;
+  for (; it != slot->entries.end() && out.size() < max; ++it) out.push_back(it->entry);
   more = it != slot->entries.end();
   // Planted bug read_serves_stale (tests only): the newest entry (the last in lookup
   // order) is left out of what this replica serves.
@@ -309,8 +310,11 @@ void Overlay::handle(Address from, const ReadRequest& m) {
   op.client_req = m.req;
   op.key = key;
   op.after = m.after;
+  op.window = std::clamp<std::size_t>(m.pages, 1, std::max<std::size_t>(config().read_window_max, 1));
   bool more = false;
-  op.merged = page_of(key, m.after, more);
+  // With R > 1 the others answer one page each and the merge ends where the first of them
+  // does, so reading more than a page here would be thrown away.
+  op.merged = page_of(key, m.after, more, others.empty() ? op.window : 1);
   note_page_end(op, op.merged, more);
   op.waiting = others.size();
   if (others.empty()) return finish_read(op);
@@ -359,15 +363,26 @@ void Overlay::finish_read(ReadOp& op) {
     more = true;
     op.merged.erase(past, op.merged.end());
   }
-  if (op.merged.size() > limits_.entries) {
-    op.merged.resize(limits_.entries);
+  const std::size_t per_page = std::max<std::size_t>(limits_.entries, 1);
+  if (op.merged.size() > per_page * op.window) {
+    op.merged.resize(per_page * op.window);
     more = true;
   }
-  ClientReply r;
-  r.req = op.client_req;
-  r.entries = std::move(op.merged);
-  r.more = more;
-  reply_client(op.client, std::move(r));
+  // The window's pages, each one datagram. A replica of R > 1 answers one page, so the
+  // merge holds a window only when R = 1; the client asks again from where it ends.
+  const std::size_t pages = std::max<std::size_t>((op.merged.size() + per_page - 1) / per_page, 1);
+  for (std::size_t i = 0; i < pages; ++i) {
+    ClientReply r;
+    r.req = op.client_req;
+    const std::size_t from = i * per_page;
+    const std::size_t to = std::min(op.merged.size(), from + per_page);
+    r.entries.assign(op.merged.begin() + static_cast<std::ptrdiff_t>(from),
+                     op.merged.begin() + static_cast<std::ptrdiff_t>(to));
+    r.more = i + 1 < pages || more;
+    r.page = static_cast<std::uint32_t>(i);
+    r.pages = static_cast<std::uint32_t>(pages);
+    reply_client(op.client, std::move(r));
+  }
   reads_.erase(op.id);
 }
 

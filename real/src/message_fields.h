@@ -189,6 +189,7 @@ void fields(IO& io, Like<IO, ReadRequest>& m) {
   io.varint("req", m.req);
   io.bytes("canonical", m.canonical.bytes);
   cursor(io, m.after);
+  io.varint32("pages", m.pages);
 }
 template <typename IO>
 void fields(IO& io, Like<IO, RouteRequest>& m) {
@@ -205,6 +206,8 @@ void fields(IO& io, Like<IO, ClientReply>& m) {
   io.varint32("hops", m.hops);
   io.varint32("index", m.index);
   io.flag("more", m.more);
+  io.varint32("page", m.page);
+  io.varint32("pages", m.pages);
 }
 template <typename IO>
 void fields(IO& io, Like<IO, Replicate>& m) {

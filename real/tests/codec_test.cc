@@ -310,7 +310,7 @@ TEST(Codec, FlagsAndErrorCodesOutOfRangeAreRefused) {
   refusal.back() = static_cast<std::uint8_t>(ErrorCode::kLeaving) + 1;
   EXPECT_NE(refused(refusal, t).find("unknown error code"), std::string::npos);
   std::vector<std::uint8_t> cursor = encode(Message{kNs, ReadRequest{1, {}, std::nullopt}});
-  cursor.back() = 7;  // the presence byte of `after`
+  cursor[cursor.size() - 2] = 7;  // the presence byte of `after` (then `pages`, 1 byte)
   EXPECT_NE(refused(cursor, t).find("after: flag byte 7"), std::string::npos);
 }
 

@@ -147,12 +147,12 @@ Body random_body(const Body& kind, Gen& g) {
           [&](const LeaveNotice&) -> Body { return LeaveNotice{g.node(), g.nodes(), g.nodes()}; },
           [&](const WriteRequest&) -> Body { return WriteRequest{g.u64(), g.entries()}; },
           [&](const ReadRequest&) -> Body {
-            return ReadRequest{g.u64(), Cid{g.bytes<Cid::kSize>()}, g.cursor()};
+            return ReadRequest{g.u64(), Cid{g.bytes<Cid::kSize>()}, g.cursor(), g.u32()};
           },
           [&](const RouteRequest&) -> Body { return RouteRequest{g.u64(), g.ring()}; },
           [&](const ClientReply&) -> Body {
             return ClientReply{g.u64(), g.error(),  g.detail(), g.nodes(),
-                               g.entries(), g.u32(), g.u32(),    g.flag()};
+                               g.entries(), g.u32(), g.u32(),    g.flag(), g.u32(), g.u32()};
           },
           [&](const Replicate&) -> Body { return Replicate{g.u64(), g.entries()}; },
           [&](const ReplicateAck&) -> Body { return ReplicateAck{g.u64(), g.error()}; },
@@ -270,13 +270,13 @@ Message largest(const Body& kind, const std::string& ns, std::size_t budget) {
           },
           [&](const WriteRequest&) -> Body { return WriteRequest{kMax64, widest_entries(ns, l.entries)}; },
           [&](const ReadRequest&) -> Body {
-            return ReadRequest{kMax64, Cid::of_record("c"), widest_entry(ns, 0)};
+            return ReadRequest{kMax64, Cid::of_record("c"), widest_entry(ns, 0), kMax32};
           },
           [](const RouteRequest&) -> Body { return RouteRequest{kMax64, RingId::from_u64(kMax64)}; },
           [&](const ClientReply&) -> Body {
             // A wrong_peer redirect with its longest detail, and a lookup page.
             return ClientReply{kMax64, ErrorCode::kWrongPeer, std::string(kDetailBytesMax, 'd'),
-                               widest_nodes(l.nodes_per_list), {}, kMax32, kMax32, true};
+                               widest_nodes(l.nodes_per_list), {}, kMax32, kMax32, true, kMax32, kMax32};
           },
           [&](const Replicate&) -> Body { return Replicate{kMax64, widest_entries(ns, l.entries)}; },
           [](const ReplicateAck&) -> Body { return ReplicateAck{kMax64, ErrorCode::kLeaving}; },

@@ -89,7 +89,7 @@ Body largest(const Body& kind, const MessageLimits& l) {
           },
           [&](const WriteRequest&) -> Body { return WriteRequest{kMax64, entries(l.entries)}; },
           [](const ReadRequest&) -> Body {
-            return ReadRequest{kMax64, Cid::of_record("c"), widest_entry(0)};
+            return ReadRequest{kMax64, Cid::of_record("c"), widest_entry(0), kMax32};
           },
           [](const RouteRequest&) -> Body { return RouteRequest{kMax64, RingId::from_u64(kMax64)}; },
           [&](const ClientReply&) -> Body {
@@ -100,6 +100,8 @@ Body largest(const Body& kind, const MessageLimits& l) {
             r.hops = kMax32;
             r.index = kMax32;
             r.more = true;
+            r.page = kMax32;
+            r.pages = kMax32;
             return r;
           },
           [&](const Replicate&) -> Body { return Replicate{kMax64, entries(l.entries)}; },

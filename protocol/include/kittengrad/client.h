@@ -32,6 +32,9 @@ struct ClientConfig {
   std::size_t max_datagram_bytes = 1200;
   std::size_t ops_max = 65536;                 // ops in flight; more complete as overloaded
   std::size_t lookup_entries_max = 1u << 20;   // a larger set fails the lookup, named so
+  // Pages a lookup asks for in one request (the replica may cap it): a set of n pages
+  // takes about n / read_window round trips.
+  std::uint32_t read_window = 16;
 };
 
 enum class OpKind : std::uint8_t { kWrite, kLookup, kRoute };
@@ -77,8 +80,12 @@ class Client {
     std::size_t acked = 0;       // write: entries [0, acked) acknowledged; the page in
                                  // flight starts there
     std::size_t page_size = 0;   // write: entries in the page in flight
-    std::optional<Entry> after;  // lookup: the page in flight starts after this entry
-    int page_attempts = 0;       // sends of the page in flight
+    std::optional<Entry> after;  // lookup: the window in flight starts after this entry
+    std::uint32_t window_next = 0;   // lookup: the window's next page to take
+    std::uint32_t window_pages = 0;  // lookup: pages in the window (0: none seen yet)
+    bool window_new = false;         // lookup: the window brought new entries
+    std::map<std::uint32_t, ClientReply> window_early;  // pages ahead of window_next
+    int page_attempts = 0;       // sends of the page (lookup: window) in flight
     Cid canonical;               // lookup
     RingId key;
     Address gateway = 0;
@@ -95,8 +102,13 @@ class Client {
   void send_op(Op& op);
   void finish(std::uint64_t id, ErrorCode code, std::string detail);
   void arm(Op& op);
-  // A page was answered ok: the next page, or the end of the op.
-  void page_done(Op& op, const ClientReply& reply);
+  // A write's page was acknowledged: the next page, or the end of the op.
+  void write_page_done(Op& op);
+  // A page of a lookup's window arrived: take the pages in order; at the window's end ask
+  // for the next one, or end the op.
+  void lookup_page(Op& op, ClientReply reply);
+  // Takes one page of the set, in order. False once the op finished.
+  bool take_lookup_page(Op& op, const ClientReply& page);
 
   ClientConfig config_;
   MessageLimits limits_;

@@ -49,6 +49,9 @@ struct PeerConfig {
   std::size_t reads_max = 4096;            // client lookups in flight per namespace
   std::size_t lookups_max = 1024;          // iterative lookups (routes, redirects) in flight
   std::size_t persists_max = 8192;         // storage writes awaiting completion
+  // Pages one lookup request may be answered with at once (ReadRequest::pages is capped
+  // to it): a burst of this many datagrams per request.
+  std::size_t read_window_max = 32;
   // Every datagram this peer sends, transport overhead included, is at most this many
   // bytes (512..65000); larger payloads are paged or split. 1,200 fits any Internet path
   // without IP fragmentation.

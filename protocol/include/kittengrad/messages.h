@@ -79,10 +79,14 @@ struct WriteRequest {  // insert / update, single or batched: one acknowledgemen
   std::uint64_t req = 0;
   std::vector<Entry> entries;
 };
-struct ReadRequest {  // lookup(canonical), one page of the set
+struct ReadRequest {  // lookup(canonical): a window of pages of the set
   std::uint64_t req = 0;
   Cid canonical;
-  std::optional<Entry> after;  // the page starts after this entry (the last one received)
+  std::optional<Entry> after;  // the window starts after this entry (the last one received)
+  // Pages the replica may answer with at once, each its own ClientReply (page 0, 1, ...),
+  // so a large set costs one round trip a window, not one a page. The replica sends at
+  // most PeerConfig::read_window_max.
+  std::uint32_t pages = 1;
 };
 struct RouteRequest {  // route(key): the replica set of key
   std::uint64_t req = 0;
@@ -97,6 +101,8 @@ struct ClientReply {  // the answer to any of the three
   std::uint32_t hops = 0;         // route: lookup hops taken
   std::uint32_t index = 0;        // bad_signature: index of the first bad entry
   bool more = false;              // lookup: more of the set follows the last entry
+  std::uint32_t page = 0;         // lookup: this page's place in the request's window ...
+  std::uint32_t pages = 1;        // ... of this many pages (the client takes them in order)
 };
 
 // ---- Replication ----
