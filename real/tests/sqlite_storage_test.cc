@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -305,6 +306,11 @@ struct CrashCase {
   std::size_t quiet_after;  // 0: killed in the middle of the load
   std::size_t kill_after;   // tokens read before the kill
 };
+
+void PrintTo(const CrashCase& c, std::ostream* os) {
+  *os << "sync=" << sync_level_name(c.sync) << " quiet_after=" << c.quiet_after
+      << " kill_after=" << c.kill_after;
+}
 
 class SqliteCrashTest : public SqliteStorageTest,
                         public ::testing::WithParamInterface<CrashCase> {};
