@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 
+#include "kittengrad/client.h"
 #include "kittengrad/real/live_address.h"
 #include "kittengrad/real/live_loop.h"
 
@@ -134,6 +135,35 @@ TEST(LiveLoop, TimerFiresAtNextWakeup) {
   EXPECT_EQ(r.wakeups, 1);
   EXPECT_GE(woke, start + 50 * kMicrosPerMs);
   EXPECT_LT(woke, start + 2 * kMicrosPerSecond);
+}
+
+// The loop drives the core's Client as it drives a Peer: a route request to a peer that
+// never answers ends in a timeout result at the client's deadline.
+TEST(LiveLoop, DrivesAClientThroughCoreNode) {
+  asio::io_context io;
+  auto loop = open_loop(io);
+  auto silent = open_loop(io);  // bound, never started: nobody reads its datagrams
+  ClientConfig config;
+  config.request_timeout = 30 * kMicrosPerMs;
+  config.route_attempts_max = 2;
+  Client client(config, *loop->local_address(), loop.get(), loop.get());
+  CoreNode<Client> node(client);
+  loop->start(&node);
+  client.route("default", RingId{}, *silent->local_address());
+  loop->turn_done();
+  std::vector<OpResult> done;
+  asio::steady_timer poll(io);
+  std::function<void()> check = [&] {
+    for (auto& r : client.take_completed()) done.push_back(std::move(r));
+    if (!done.empty()) return loop->stop();
+    poll.expires_after(std::chrono::milliseconds(5));
+    poll.async_wait([&](const asio::error_code&) { check(); });
+  };
+  check();
+  io.run_for(std::chrono::seconds(5));
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].error, ErrorCode::kTimeout);
+  EXPECT_GE(loop->counters().datagrams_out, 2u);  // the request, and at least one resend
 }
 
 }  // namespace

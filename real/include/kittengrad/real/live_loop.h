@@ -91,6 +91,23 @@ class Node {
   virtual void end_of_turn() {}
 };
 
+// Any core with the driver interface of Peer and Client (on_datagram, on_wakeup,
+// next_wakeup) as a Node: how the client commands drive a Client.
+//   Client client(config, *loop->local_address(), loop.get(), loop.get());
+//   CoreNode<Client> node(client);
+//   loop->start(&node);
+template <typename Core>
+class CoreNode final : public Node {
+ public:
+  explicit CoreNode(Core& core) : core_(core) {}
+  void on_message(Address from, const Message& m) override { core_.on_datagram(from, m); }
+  void on_wakeup() override { core_.on_wakeup(); }
+  [[nodiscard]] std::optional<Time> next_wakeup() const override { return core_.next_wakeup(); }
+
+ private:
+  Core& core_;
+};
+
 class LiveLoop final : public Clock, public Network {
  public:
   // Binds a UDP socket at `listen` (port 0: any free port).
