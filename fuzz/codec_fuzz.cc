@@ -1,4 +1,5 @@
-// codec_fuzz.cc — libFuzzer target for the wire codec's decoder.
+// codec_fuzz.cc — libFuzzer target for the wire codec's decoder and the admin datagrams'
+// decoder (live_admin.h; they share the first byte's space).
 //
 // Any bytes: decode() must return (never crash, hang or read out of bounds; ASan and UBSan
 // watch), refuse with kBadRequest or kUnknownNamespace and a detail, or accept. What it
@@ -13,6 +14,7 @@
 
 #include "kittengrad/crypto.h"
 #include "kittengrad/real/codec.h"
+#include "kittengrad/real/live_admin.h"
 #include "message_equal.h"
 
 namespace {
@@ -35,10 +37,26 @@ const codec::NamespaceTable& served() {
   std::abort();
 }
 
+// The admin decoder: refuse with a detail, or accept what encodes back to the same bytes.
+void check_admin(std::span<const std::uint8_t> input) {
+  Result<admin::Datagram> d = admin::decode_admin(input);
+  if (!d.ok()) {
+    if (d.error().code != ErrorCode::kBadRequest) fail("admin: refused with an unexpected code");
+    if (d.error().detail.empty()) fail("admin: refused without a detail");
+    return;
+  }
+  if (!admin::is_admin(input)) fail("admin: accepted a datagram without the admin kind byte");
+  const std::vector<std::uint8_t> again = admin::encode_admin(*d);
+  if (!std::equal(again.begin(), again.end(), input.begin(), input.end())) {
+    fail("admin: accepted bytes that do not encode back to themselves");
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::uint8_t> input(data, size);
+  check_admin(input);
   Result<Message> m = codec::decode(input, served());
   if (!m.ok()) {
     const ErrorCode code = m.error().code;

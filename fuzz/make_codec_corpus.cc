@@ -1,6 +1,7 @@
 // make_codec_corpus.cc — writes the codec fuzzer's seed corpus: for every message kind,
 // two random messages (one per namespace the fuzz target serves) and the largest one at
-// the smallest datagram, encoded. Deterministic: the same files on every run.
+// the smallest datagram, encoded; and an admin request and reply (live_admin.h).
+// Deterministic: the same files on every run.
 //
 //   ./build/fuzz/make_codec_corpus fuzz/corpus/codec
 #include <cstdio>
@@ -9,6 +10,7 @@
 
 #include "kittengrad/crypto.h"
 #include "kittengrad/real/codec.h"
+#include "kittengrad/real/live_admin.h"
 #include "kittengrad/rng.h"
 #include "sample_messages.h"
 
@@ -23,6 +25,12 @@ int main(int argc, char** argv) {
   Rng rng(20240615);
   const std::size_t budget = kMaxDatagramBytesMin - kTransportOverheadBytes;
   int written = 0;
+  auto write = [&](const std::string& name, const std::vector<std::uint8_t>& bytes) {
+    std::ofstream out(dir + "/" + name, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    ++written;
+    return static_cast<bool>(out);
+  };
   for (std::size_t kind = 0; kind < kMessageKinds; ++kind) {
     const std::string name = message_kind_name(kind);
     const Message samples[] = {codec_samples::random_message(kind, "default", rng),
@@ -30,16 +38,20 @@ int main(int argc, char** argv) {
                                codec_samples::largest_message(kind, "default", budget)};
     int i = 0;
     for (const Message& m : samples) {
-      const std::vector<std::uint8_t> bytes = codec::encode(m);
-      std::ofstream out(dir + "/" + name + "-" + std::to_string(i++), std::ios::binary);
-      out.write(reinterpret_cast<const char*>(bytes.data()),
-                static_cast<std::streamsize>(bytes.size()));
-      if (!out) {
+      if (!write(name + "-" + std::to_string(i++), codec::encode(m))) {
         std::fprintf(stderr, "cannot write %s\n", dir.c_str());
         return 1;
       }
-      ++written;
     }
+  }
+  const admin::Request request{.req = 12345, .query = admin::Query::kStats, .first = 7};
+  const admin::Reply reply{.req = 12345, .query = admin::Query::kRing, .first = 0, .total = 3,
+                           .items = {{"peer/address", std::string("127.0.0.1:7400")},
+                                     {"ns/default/joined", std::uint64_t{1}},
+                                     {"counters/timeouts", std::uint64_t{300}}}};
+  if (!write("admin-0", admin::encode_admin(request)) || !write("admin-1", admin::encode_admin(reply))) {
+    std::fprintf(stderr, "cannot write %s\n", dir.c_str());
+    return 1;
   }
   std::printf("%d encodings written to %s\n", written, dir.c_str());
   return 0;

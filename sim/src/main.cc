@@ -2,6 +2,7 @@
 //
 //   kittengrad sim SCENARIO.toml [--out RUN.h5] [--seed N] [--set key=value]... [--quiet]
 //   kittengrad report RUN.h5 [--out DIR]
+//   kittengrad peer|stats|health ...   (the live commands: real/live_commands.h)
 //   kittengrad                 (no arguments) prints the usage and exits 2
 //
 // Exit status: 0 the run completed (whatever its metrics say), 2 bad usage or bad input,
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "kittengrad/real/live_commands.h"
 #include "kittengrad/scenario_loader.h"
 #include "kittengrad/sim/report.h"
 #include "kittengrad/sim/run_file.h"
@@ -108,6 +110,8 @@ int main(int argc, char** argv) {
   report->add_option("run", run_path, "run file (HDF5)")->required();
   report->add_option("--out", report_dir, "folder for the plots; default RUN-report/");
 
+  const kittengrad::live::LiveCommands live(app);  // peer, stats, health
+
   // A bare `kittengrad` is someone asking what it does: the usage, not a one-line error.
   if (argc < 2) {
     std::cerr << app.help();
@@ -120,6 +124,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kBadInput;
   }
   try {
+    if (const auto status = live.run()) return *status;
     if (*sim) {
       std::optional<std::uint64_t> seed;
       if (seed_opt->count() > 0) seed = seed_value;

@@ -1,0 +1,166 @@
+// kittengrad/real/live_loop.h — one UDP socket and one single-threaded asio event loop that
+// drive a sans-I/O core (a Peer in the daemon, a Client in the client commands) exactly as
+// the simulator does: datagrams in, timers at next_wakeup(), sends out.
+//
+// The loop is the core's Clock (steady_clock in µs; wall_ms from system_clock) and its
+// Network (send: to_wire, then send_to). Every datagram in is classified: an admin
+// datagram (live_admin.h) goes to Node::on_admin, anything else through from_wire() to
+// Node::on_message; what cannot be decoded is dropped and counted by reason, never fatal.
+// After each turn (a batch of datagrams drained from the socket, a timer, or an outside
+// call followed by turn_done()) the loop calls Node::end_of_turn (the daemon completes
+// its storage writes there: one group commit a turn) and re-arms its timer from
+// Node::next_wakeup().
+//
+//   asio::io_context io;
+//   auto loop = LiveLoop::open(io, endpoint, served, max_datagram_bytes);   // Result<...>
+//   PeerNode node(...);            // a Node: on_message, on_wakeup, next_wakeup, ...
+//   (*loop)->start(&node);
+//   io.run();
+#pragma once
+
+#include <array>
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/steady_timer.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kittengrad/env.h"
+#include "kittengrad/real/codec.h"
+#include "kittengrad/real/live_admin.h"
+#include "kittengrad/result.h"
+
+namespace kittengrad::live {
+
+// ---- the datagram layer ----
+// Every core message leaves through to_wire and arrives through from_wire: the one place
+// where the authenticated session layer goes in (the lead wires it here).
+[[nodiscard]] std::vector<std::uint8_t> to_wire(const Message& m);
+[[nodiscard]] Result<Message> from_wire(std::span<const std::uint8_t> bytes,
+                                        const codec::NamespaceTable& served);
+
+// Why a datagram in was dropped.
+enum class Drop : std::uint8_t {
+  kEmpty,             // zero bytes
+  kOversized,         // longer than any peer may send (codec::kPayloadBytesMax)
+  kBadVersion,        // first byte: a protocol version this peer does not speak
+  kUnknownKind,       // first byte: no such message kind
+  kMalformed,         // the codec refused the body (truncated, overlong, out of range...)
+  kUnknownNamespace,  // well formed, for a namespace this peer does not serve
+  kNoAddress,         // from an IPv6 endpoint, which has no core Address
+  kAdminMalformed,    // an admin datagram that does not decode
+  kAdminUnexpected,   // an admin datagram this node does not answer
+};
+inline constexpr std::size_t kDropReasons = 9;
+[[nodiscard]] const char* drop_name(Drop d);
+// The reason for a datagram that from_wire refused with `error`.
+[[nodiscard]] Drop drop_reason(std::span<const std::uint8_t> bytes, const Error& error);
+
+struct TransportCounters {
+  std::uint64_t datagrams_in = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t datagrams_out = 0;
+  std::uint64_t bytes_out = 0;
+  std::uint64_t send_failed = 0;       // the socket refused a send (buffer full, no route)
+  std::uint64_t receive_errors = 0;
+  std::uint64_t replicate_entries_out = 0;  // entries in Replicate messages sent (hand-off
+                                            // progress: the core pushes them in those)
+  std::array<std::uint64_t, kDropReasons> dropped{};
+  [[nodiscard]] std::uint64_t dropped_total() const;
+};
+
+// What a loop drives.
+class Node {
+ public:
+  virtual ~Node() = default;
+  virtual void on_message(Address from, const Message& m) = 0;
+  // An admin datagram (already decoded). Nodes that answer none keep the default: the
+  // loop counts it as kAdminUnexpected.
+  // Returns false if it does not answer this one.
+  virtual bool on_admin(const asio::ip::udp::endpoint& from, const admin::Datagram& d) {
+    (void)from;
+    (void)d;
+    return false;
+  }
+  virtual void on_wakeup() = 0;
+  [[nodiscard]] virtual std::optional<Time> next_wakeup() const = 0;
+  virtual void end_of_turn() {}
+};
+
+// Any core with the driver interface of Peer and Client (on_datagram, on_wakeup,
+// next_wakeup) as a Node: how the client commands drive a Client.
+//   Client client(config, *loop->local_address(), loop.get(), loop.get());
+//   CoreNode<Client> node(client);
+//   loop->start(&node);
+template <typename Core>
+class CoreNode final : public Node {
+ public:
+  explicit CoreNode(Core& core) : core_(core) {}
+  void on_message(Address from, const Message& m) override { core_.on_datagram(from, m); }
+  void on_wakeup() override { core_.on_wakeup(); }
+  [[nodiscard]] std::optional<Time> next_wakeup() const override { return core_.next_wakeup(); }
+
+ private:
+  Core& core_;
+};
+
+class LiveLoop final : public Clock, public Network {
+ public:
+  // Binds a UDP socket at `listen` (port 0: any free port).
+  [[nodiscard]] static Result<std::unique_ptr<LiveLoop>> open(asio::io_context& io,
+                                                              const asio::ip::udp::endpoint& listen,
+                                                              codec::NamespaceTable served,
+                                                              std::size_t max_datagram_bytes);
+  ~LiveLoop() override;
+  LiveLoop(const LiveLoop&) = delete;
+  LiveLoop& operator=(const LiveLoop&) = delete;
+
+  // Starts receiving and timing for `node` (which outlives the loop's run).
+  void start(Node* node);
+  // Stops receiving and timing; io_context::run() returns once nothing else is pending.
+  void stop();
+  // After calling into the node from outside a loop handler (a lifecycle call, a signal):
+  // ends the turn as a handler would.
+  void turn_done();
+
+  [[nodiscard]] asio::ip::udp::endpoint local_endpoint() const;
+  // The local endpoint as a core Address (nullopt when bound to IPv6).
+  [[nodiscard]] std::optional<Address> local_address() const;
+  [[nodiscard]] const TransportCounters& counters() const { return counters_; }
+  [[nodiscard]] std::size_t max_datagram_bytes() const { return max_datagram_bytes_; }
+  [[nodiscard]] const codec::NamespaceTable& served() const { return served_; }
+
+  // Clock
+  [[nodiscard]] Time now() const override;
+  [[nodiscard]] std::int64_t wall_ms() const override;
+  // Network
+  void send(Address to, Message msg) override;
+  // Raw bytes to an endpoint (admin replies, which need no core Address).
+  void send_bytes(const asio::ip::udp::endpoint& to, std::span<const std::uint8_t> bytes);
+
+ private:
+  LiveLoop(asio::io_context& io, asio::ip::udp::socket socket, codec::NamespaceTable served,
+           std::size_t max_datagram_bytes);
+  void receive();
+  void handle(std::size_t n, const asio::ip::udp::endpoint& from);
+  void arm();
+  void on_timer();
+
+  asio::io_context& io_;
+  asio::ip::udp::socket socket_;
+  asio::steady_timer timer_;
+  codec::NamespaceTable served_;
+  std::size_t max_datagram_bytes_;
+  Node* node_ = nullptr;
+  bool stopped_ = false;
+  std::optional<Time> armed_;  // when the timer is set to fire
+  std::vector<std::uint8_t> buffer_;
+  asio::ip::udp::endpoint sender_;
+  TransportCounters counters_;
+};
+
+}  // namespace kittengrad::live

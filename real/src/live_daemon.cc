@@ -1,0 +1,304 @@
+// live_daemon.cc — the peer daemon: config, identity, one Peer on one LiveLoop, joining
+// through the first bootstrap that answers, admin answers, and the graceful leave on
+// SIGTERM with its progress in the log.
+#include "live_daemon.h"
+
+#include <sodium.h>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <optional>
+
+#include "kittengrad/peer.h"
+#include "kittengrad/real/live_address.h"
+#include "kittengrad/real/live_config.h"
+#include "kittengrad/real/live_log.h"
+#include "kittengrad/real/live_loop.h"
+#include "live_identity_placeholder.h"
+#include "live_peer_items.h"
+#include "live_storage_placeholder.h"
+
+namespace kittengrad::live {
+
+namespace {
+
+constexpr int kBadConfig = 2;
+constexpr int kCannotStart = 1;
+// How often the bootstraps are asked again while none answers.
+constexpr auto kProbeInterval = std::chrono::seconds(1);
+constexpr std::uint64_t kProbeReqBase = 1ull << 62;
+
+std::uint64_t random_u64() {
+  std::uint64_t v = 0;
+  randombytes_buf(&v, sizeof v);
+  return v;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+class PeerDaemon final : public Node {
+ public:
+  PeerDaemon(asio::io_context& io, LivePeerConfig config, KeyPair keys, LiveLoop& loop,
+             JsonLog& log, const DaemonOptions& options)
+      : config_(std::move(config)),
+        loop_(loop),
+        log_(log),
+        options_(options),
+        peer_(config_.peer, keys, *loop.local_address(),
+              Env{.clock = &loop, .network = &loop, .storage = &storage_, .verifier = nullptr},
+              random_u64()),
+        signals_(io, SIGTERM, SIGINT),
+        probe_timer_(io),
+        progress_timer_(io),
+        started_(std::chrono::steady_clock::now()) {
+    for (const std::string& ns : config_.namespaces) peer_.serve(ns);
+  }
+
+  // The lifecycle call: a new ring, or asking the bootstraps.
+  int start() {
+    signals_.async_wait([this](const asio::error_code& ec, int sig) {
+      if (!ec) on_signal(sig);
+    });
+    log_.info("started", {{"listen", format_endpoint(loop_.local_endpoint())},
+                          {"id", peer_.self().id.hex()},
+                          {"namespaces", join(config_.namespaces)},
+                          {"bootstrap", join(config_.bootstrap)},
+                          {"storage", "in-memory placeholder (SQLite at the merge)"}});
+    if (config_.bootstrap.empty()) {
+      for (const std::string& ns : config_.namespaces) peer_.create_ring(ns);
+      log_.info("ring_created", {{"namespaces", join(config_.namespaces)}});
+      return 0;
+    }
+    for (const std::string& b : config_.bootstrap) {
+      auto ep = resolve_host_port(b);
+      if (!ep) {
+        log_.warn("bootstrap_unresolved", {{"bootstrap", b}, {"error", ep.error().detail}});
+        continue;
+      }
+      if (!address_of(*ep)) {
+        log_.warn("bootstrap_not_ipv4", {{"bootstrap", b}});
+        continue;
+      }
+      bootstraps_.push_back(*ep);
+    }
+    if (bootstraps_.empty()) {
+      log_.error("no_bootstrap", {{"error", "no bootstrap peer resolves to an IPv4 address"}});
+      return kCannotStart;
+    }
+    probe();
+    return 0;
+  }
+
+  [[nodiscard]] int exit_status() const { return exit_status_; }
+
+  // ---- Node ----
+  void on_message(Address from, const Message& m) override { peer_.on_datagram(from, m); }
+
+  bool on_admin(const asio::ip::udp::endpoint& from, const admin::Datagram& d) override {
+    if (const auto* reply = std::get_if<admin::Reply>(&d)) return on_probe_reply(from, *reply);
+    const auto& request = std::get<admin::Request>(d);
+    const PeerStatus status{.peer = &peer_,
+                            .loop = &loop_,
+                            .namespaces = config_.namespaces,
+                            .uptime_s = seconds_since(started_),
+                            .leaving = leaving_,
+                            .storage_records = storage_.records()};
+    const std::vector<admin::Item> items =
+        request.query == admin::Query::kRing ? ring_items(status) : stats_items(status);
+    const admin::Reply reply = admin::paged_reply(request, items, config_.peer.message_budget());
+    loop_.send_bytes(from, admin::encode_admin(reply));
+    return true;
+  }
+
+  void on_wakeup() override { peer_.on_wakeup(); }
+  [[nodiscard]] std::optional<Time> next_wakeup() const override { return peer_.next_wakeup(); }
+
+  void end_of_turn() override {
+    storage_.complete(peer_);
+    watch();
+  }
+
+ private:
+  static std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const std::string& s : v) out += (out.empty() ? "" : ",") + s;
+    return out;
+  }
+
+  // ---- joining ----
+  void probe() {
+    if (joining_ || leaving_) return;
+    ++probe_rounds_;
+    for (std::size_t i = 0; i < bootstraps_.size(); ++i) {
+      const admin::Request q{.req = kProbeReqBase + i, .query = admin::Query::kRing, .first = 0};
+      loop_.send_bytes(bootstraps_[i], admin::encode_admin(q));
+    }
+    // Say so at the first miss, then every ten.
+    if (probe_rounds_ % 10 == 2) {
+      log_.warn("bootstrap_waiting", {{"bootstrap", join(config_.bootstrap)}, {"rounds", probe_rounds_ - 1}});
+    }
+    probe_timer_.expires_after(kProbeInterval);
+    probe_timer_.async_wait([this](const asio::error_code& ec) {
+      if (!ec) probe();
+    });
+  }
+
+  bool on_probe_reply(const asio::ip::udp::endpoint& from, const admin::Reply& reply) {
+    if (reply.req < kProbeReqBase || reply.req - kProbeReqBase >= bootstraps_.size()) return false;
+    if (joining_ || leaving_) return true;  // a later answer to an earlier round
+    const std::optional<Address> addr = address_of(from);
+    if (!addr) return false;
+    joining_ = true;
+    probe_timer_.cancel();
+    log_.info("bootstrap_answered", {{"bootstrap", format_endpoint(from)}});
+    for (const std::string& ns : config_.namespaces) peer_.join(ns, *addr);
+    return true;
+  }
+
+  // After every turn: log what changed in the ring, and finish a leave.
+  void watch() {
+    for (const std::string& ns : config_.namespaces) {
+      const bool now_joined = peer_.joined(ns);
+      bool& was = joined_[ns];
+      if (now_joined && !was) {
+        const RingState ring = peer_.ring(ns);
+        log_.info("joined", {{"ns", ns},
+                             {"successor", ring.successors.empty() ? std::string("none")
+                                                                   : format_address(ring.successors.front().addr)},
+                             {"successors", ring.successors.size()}});
+      }
+      was = now_joined;
+    }
+    if (leaving_ && peer_.has_left() && !done_) finish("left", 0);
+  }
+
+  // ---- leaving ----
+  void on_signal(int sig) {
+    const char* name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+    if (leaving_) {
+      log_.warn("leave_aborted", {{"signal", name}, {"elapsed_s", seconds_since(leave_started_)}});
+      finish("stopped", kCannotStart);
+      return;
+    }
+    leaving_ = true;
+    leave_started_ = std::chrono::steady_clock::now();
+    entries_out_at_leave_ = loop_.counters().replicate_entries_out;
+    probe_timer_.cancel();
+    std::uint64_t keys = 0, entries = 0;
+    for (const std::string& ns : config_.namespaces) {
+      if (const Store* s = peer_.store(ns)) {
+        keys += s->key_count();
+        entries += s->entry_count();
+      }
+    }
+    log_.info("leave_started", {{"signal", name}, {"keys", keys}, {"entries", entries},
+                                {"timeout_s", options_.leave_timeout_s}});
+    signals_.async_wait([this](const asio::error_code& ec, int s) {
+      if (!ec) on_signal(s);
+    });
+    peer_.leave();
+    loop_.turn_done();
+    if (!done_) progress();
+  }
+
+  void progress() {
+    const double elapsed = seconds_since(leave_started_);
+    std::size_t pushes = 0, pending = 0;
+    for (const std::string& ns : config_.namespaces) {
+      const TableSizes t = peer_.table_sizes(ns);
+      pushes += t.pushes;
+      pending += t.pending;
+    }
+    const std::uint64_t sent = loop_.counters().replicate_entries_out - entries_out_at_leave_;
+    log_.info("handoff_progress", {{"elapsed_s", elapsed},
+                                   {"pushes_in_flight", pushes},
+                                   {"requests_pending", pending},
+                                   {"entries_sent", sent},
+                                   {"entries_per_s", elapsed > 0 ? static_cast<double>(sent) / elapsed : 0.0}});
+    if (elapsed >= options_.leave_timeout_s) {
+      log_.warn("leave_timeout", {{"elapsed_s", elapsed}, {"pushes_in_flight", pushes}, {"entries_sent", sent}});
+      finish("left_incomplete", 0);
+      return;
+    }
+    progress_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(options_.progress_interval_s)));
+    progress_timer_.async_wait([this](const asio::error_code& ec) {
+      if (!ec && !done_) progress();
+    });
+  }
+
+  void finish(const char* event, int status) {
+    done_ = true;
+    exit_status_ = status;
+    if (leaving_) {
+      const std::uint64_t sent = loop_.counters().replicate_entries_out - entries_out_at_leave_;
+      log_.info(event, {{"elapsed_s", seconds_since(leave_started_)}, {"entries_sent", sent}});
+    }
+    asio::error_code ignored;
+    signals_.cancel(ignored);
+    probe_timer_.cancel();
+    progress_timer_.cancel();
+    loop_.stop();
+  }
+
+  LivePeerConfig config_;
+  LiveLoop& loop_;
+  JsonLog& log_;
+  DaemonOptions options_;
+  TurnStorage storage_;  // PLACEHOLDER: the lead replaces it with the SQLite storage
+  Peer peer_;
+  asio::signal_set signals_;
+  asio::steady_timer probe_timer_;
+  asio::steady_timer progress_timer_;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point leave_started_;
+  std::vector<asio::ip::udp::endpoint> bootstraps_;
+  std::map<std::string, bool> joined_;
+  std::uint64_t probe_rounds_ = 0;
+  std::uint64_t entries_out_at_leave_ = 0;
+  bool joining_ = false;
+  bool leaving_ = false;
+  bool done_ = false;
+  int exit_status_ = 0;
+};
+
+}  // namespace
+
+int run_peer_daemon(const DaemonOptions& options) {
+  auto config = load_peer_config(options.config_path);
+  if (!config) {
+    std::fprintf(stderr, "kittengrad peer: %s\n", config.error().detail.c_str());
+    return kBadConfig;
+  }
+  JsonLog log(config->log_level);
+  if (!crypto_init()) {
+    log.error("crypto_init_failed");
+    return kCannotStart;
+  }
+  auto keys = load_or_create_identity_placeholder(config->identity);
+  if (!keys) {
+    log.error("identity_failed", {{"error", keys.error().detail}});
+    return kCannotStart;
+  }
+  codec::NamespaceTable served;
+  for (const std::string& ns : config->namespaces) (void)served.add(ns);  // checked by the loader
+  asio::io_context io;
+  auto loop = LiveLoop::open(io, config->listen, std::move(served), config->peer.max_datagram_bytes);
+  if (!loop) {
+    log.error("listen_failed", {{"error", loop.error().detail}});
+    return kCannotStart;
+  }
+  PeerDaemon daemon(io, std::move(*config), *keys, **loop, log, options);
+  if (const int status = daemon.start(); status != 0) return status;
+  (*loop)->start(&daemon);
+  io.run();
+  return daemon.exit_status();
+}
+
+}  // namespace kittengrad::live
