@@ -10,6 +10,7 @@
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <map>
 #include <optional>
 
@@ -18,9 +19,9 @@
 #include "kittengrad/real/live_config.h"
 #include "kittengrad/real/live_log.h"
 #include "kittengrad/real/live_loop.h"
-#include "live_identity_placeholder.h"
+#include "kittengrad/real/identity_file.h"
+#include "kittengrad/real/sqlite_storage.h"
 #include "live_peer_items.h"
-#include "live_storage_placeholder.h"
 
 namespace kittengrad::live {
 
@@ -31,6 +32,10 @@ constexpr int kCannotStart = 1;
 // How often the bootstraps are asked again while none answers.
 constexpr auto kProbeInterval = std::chrono::seconds(1);
 constexpr std::uint64_t kProbeReqBase = 1ull << 62;
+// Commits per turn: completions persist again (blocks, acknowledgements); what is left
+// after this many goes with the next turn.
+constexpr int kCommitRoundsPerTurn = 4;
+constexpr const char* kDatabaseFile = "kittengrad.sqlite";
 
 std::uint64_t random_u64() {
   std::uint64_t v = 0;
@@ -45,11 +50,12 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 class PeerDaemon final : public Node {
  public:
   PeerDaemon(asio::io_context& io, LivePeerConfig config, KeyPair keys, LiveLoop& loop,
-             JsonLog& log, const DaemonOptions& options)
+             SqliteStorage& storage, JsonLog& log, const DaemonOptions& options)
       : config_(std::move(config)),
         loop_(loop),
         log_(log),
         options_(options),
+        storage_(storage),
         peer_(config_.peer, keys, *loop.local_address(),
               Env{.clock = &loop, .network = &loop, .storage = &storage_, .verifier = nullptr},
               random_u64()),
@@ -58,6 +64,12 @@ class PeerDaemon final : public Node {
         progress_timer_(io),
         started_(std::chrono::steady_clock::now()) {
     for (const std::string& ns : config_.namespaces) peer_.serve(ns);
+  }
+
+  // What the database holds, back into store and journal (before start()).
+  [[nodiscard]] Result<bool> restore(const std::vector<StorageRecord>& records) {
+    if (records.empty()) return true;
+    return peer_.restore(records);
   }
 
   // The lifecycle call: a new ring, or asking the bootstraps.
@@ -69,7 +81,8 @@ class PeerDaemon final : public Node {
                           {"id", peer_.self().id.hex()},
                           {"namespaces", join(config_.namespaces)},
                           {"bootstrap", join(config_.bootstrap)},
-                          {"storage", "in-memory placeholder (SQLite at the merge)"}});
+                          {"database", storage_.path()},
+                          {"sync", std::string(sync_level_name(config_.sync))}});
     if (config_.bootstrap.empty()) {
       for (const std::string& ns : config_.namespaces) peer_.create_ring(ns);
       log_.info("ring_created", {{"namespaces", join(config_.namespaces)}});
@@ -108,7 +121,7 @@ class PeerDaemon final : public Node {
                             .namespaces = config_.namespaces,
                             .uptime_s = seconds_since(started_),
                             .leaving = leaving_,
-                            .storage_records = storage_.records()};
+                            .storage_records = storage_.counters().records};
     const std::vector<admin::Item> items =
         request.query == admin::Query::kRing ? ring_items(status) : stats_items(status);
     const admin::Reply reply = admin::paged_reply(request, items, config_.peer.message_budget());
@@ -119,8 +132,20 @@ class PeerDaemon final : public Node {
   void on_wakeup() override { peer_.on_wakeup(); }
   [[nodiscard]] std::optional<Time> next_wakeup() const override { return peer_.next_wakeup(); }
 
+  // The group commit: every persist of the turn in one transaction, then the peer hears
+  // which are durable (and may persist again: journal blocks, acknowledgements).
   void end_of_turn() override {
-    storage_.complete(peer_);
+    for (int round = 0; round < kCommitRoundsPerTurn && storage_.queued() > 0; ++round) {
+      Result<std::vector<std::uint64_t>> done = storage_.flush();
+      if (!done) {
+        // Nothing was acknowledged; the queue is kept and the next turn tries again.
+        if (++flush_failures_ == 1 || flush_failures_ % 100 == 0) {
+          log_.error("commit_failed", {{"error", done.error().detail}, {"failures", flush_failures_}});
+        }
+        break;
+      }
+      for (const std::uint64_t token : *done) peer_.on_persisted(token);
+    }
     watch();
   }
 
@@ -251,7 +276,8 @@ class PeerDaemon final : public Node {
   LiveLoop& loop_;
   JsonLog& log_;
   DaemonOptions options_;
-  TurnStorage storage_;  // PLACEHOLDER: the lead replaces it with the SQLite storage
+  SqliteStorage& storage_;
+  std::uint64_t flush_failures_ = 0;
   Peer peer_;
   asio::signal_set signals_;
   asio::steady_timer probe_timer_;
@@ -281,7 +307,7 @@ int run_peer_daemon(const DaemonOptions& options) {
     log.error("crypto_init_failed");
     return kCannotStart;
   }
-  auto keys = load_or_create_identity_placeholder(config->identity);
+  auto keys = load_or_create_identity(config->identity);
   if (!keys) {
     log.error("identity_failed", {{"error", keys.error().detail}});
     return kCannotStart;
@@ -294,7 +320,26 @@ int run_peer_daemon(const DaemonOptions& options) {
     log.error("listen_failed", {{"error", loop.error().detail}});
     return kCannotStart;
   }
-  PeerDaemon daemon(io, std::move(*config), *keys, **loop, log, options);
+  std::error_code ec;
+  std::filesystem::create_directories(config->data_dir, ec);
+  if (!ec) std::filesystem::permissions(config->data_dir, std::filesystem::perms::owner_all, ec);
+  const std::string db_path = (std::filesystem::path(config->data_dir) / kDatabaseFile).string();
+  auto storage = SqliteStorage::open(db_path, config->sync);
+  if (!storage) {
+    log.error("storage_failed", {{"error", storage.error().detail}});
+    return kCannotStart;
+  }
+  auto records = (*storage)->load();
+  if (!records) {
+    log.error("storage_unreadable", {{"error", records.error().detail}});
+    return kCannotStart;
+  }
+  PeerDaemon daemon(io, std::move(*config), *keys, **loop, **storage, log, options);
+  if (auto restored = daemon.restore(*records); !restored) {
+    log.error("restore_failed", {{"error", restored.error().detail}, {"database", db_path}});
+    return kCannotStart;
+  }
+  if (!records->empty()) log.info("restored", {{"records", records->size()}, {"database", db_path}});
   if (const int status = daemon.start(); status != 0) return status;
   (*loop)->start(&daemon);
   io.run();

@@ -2,6 +2,7 @@
 //   kittengrad peer --config PEER.toml [--leave-timeout S]
 //   kittengrad stats --peer HOST:PORT [--json] [--timeout-ms MS]
 //   kittengrad health --peer HOST:PORT [--json] [--timeout-ms MS]
+//   kittengrad insert|update|lookup|route ... --peer HOST:PORT (live_client.h)
 //
 //   CLI::App app{...};
 //   kittengrad::live::LiveCommands live(app);      // adds the subcommands
@@ -29,6 +30,7 @@ class LiveCommands {
   [[nodiscard]] std::optional<int> run() const;
 
  private:
+  void add_client_commands(CLI::App& app);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -23,11 +23,11 @@
 
 #include "kittengrad/config.h"
 #include "kittengrad/real/live_log.h"
+#include "kittengrad/real/sqlite_storage.h"  // SyncLevel
 #include "kittengrad/result.h"
 
 namespace kittengrad::live {
 
-enum class SyncLevel : std::uint8_t { kFull, kNormal };
 
 struct LivePeerConfig {
   asio::ip::udp::endpoint listen;

@@ -1,0 +1,443 @@
+// live_client.cc — the client commands: the core's Client on a LiveLoop, one command at a
+// time, bounded by the command's timeout.
+#include "live_client.h"
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
+
+#include "kittengrad/client.h"
+#include "kittengrad/crypto.h"
+#include "kittengrad/entry.h"
+#include "kittengrad/real/blockstore.h"
+#include "kittengrad/real/identity_file.h"
+#include "kittengrad/real/live_address.h"
+#include "kittengrad/real/live_loop.h"
+
+namespace kittengrad::live {
+namespace {
+
+constexpr int kDone = 0;
+constexpr int kFailed = 1;
+constexpr int kBadInput = 2;
+
+using Json = nlohmann::ordered_json;  // keys in the order DESIGN.md shows them
+
+// Failures of the command itself (bad input, an unusable file): printed, exit 2.
+struct Usage {
+  std::string message;
+};
+
+// The core's Client on its own loop and socket. ops are submitted, the loop runs until every
+// op has completed or the deadline passes; completions go to on_done as they come (a batch
+// submits more from there).
+class ClientRunner final : public Node {
+ public:
+  static Result<std::unique_ptr<ClientRunner>> open(const ClientOptions& o, const std::string& ns) {
+    auto gateway = resolve_host_port(o.peer);
+    if (!gateway) return gateway.error();
+    const std::optional<Address> gateway_addr = address_of(*gateway);
+    if (!gateway_addr) {
+      return Error{ErrorCode::kBadRequest, "peer " + o.peer +
+                                               ": peers of a ring are reached over IPv4; give "
+                                               "its IPv4 address"};
+    }
+    codec::NamespaceTable served;
+    if (auto added = served.add(ns); !added) return added.error();
+    std::unique_ptr<ClientRunner> r(new ClientRunner());
+    const asio::ip::udp::endpoint local(gateway->address().is_loopback()
+                                            ? asio::ip::address(asio::ip::address_v4::loopback())
+                                            : asio::ip::address(asio::ip::address_v4::any()),
+                                        0);
+    auto loop = LiveLoop::open(r->io_, local, std::move(served), o.max_datagram_bytes);
+    if (!loop) return loop.error();
+    r->loop_ = std::move(*loop);
+    r->gateway_ = *gateway_addr;
+    ClientConfig config;
+    config.request_timeout = o.request_timeout_ms * kMicrosPerMs;
+    config.max_datagram_bytes = o.max_datagram_bytes;
+    r->client_.emplace(config, r->loop_->local_address().value_or(0), r->loop_.get(), r->loop_.get());
+    r->loop_->start(r.get());
+    return r;
+  }
+
+  Client& client() { return *client_; }
+  Clock& clock() { return *loop_; }
+  [[nodiscard]] Address gateway() const { return gateway_; }
+  void on_done(std::function<void(OpResult)> f) { on_done_ = std::move(f); }
+
+  // Runs until nothing is in flight, or `timeout` passed without progress() (the
+  // deadline moves on at each call): false then.
+  bool run(std::chrono::milliseconds timeout) {
+    timeout_ = timeout;
+    running_ = true;
+    progress();
+    loop_->turn_done();
+    end_of_turn();
+    if (!finished_) io_.run();
+    deadline_.cancel();
+    return !timed_out_;
+  }
+  void progress() {
+    deadline_.expires_after(timeout_);
+    deadline_.async_wait([this](const std::error_code& ec) {
+      if (ec) return;  // moved on, or cancelled
+      timed_out_ = true;
+      loop_->stop();
+    });
+  }
+
+  void on_message(Address from, const Message& m) override { client_->on_datagram(from, m); }
+  void on_wakeup() override { client_->on_wakeup(); }
+  [[nodiscard]] std::optional<Time> next_wakeup() const override { return client_->next_wakeup(); }
+  void end_of_turn() override {
+    for (OpResult& r : client_->take_completed()) {
+      if (on_done_) on_done_(std::move(r));
+    }
+    if (running_ && client_->in_flight() == 0 && !finished_) {
+      finished_ = true;
+      deadline_.cancel();  // else io_.run() would wait for it
+      loop_->stop();
+    }
+  }
+
+ private:
+  ClientRunner() = default;
+  asio::io_context io_;
+  std::unique_ptr<LiveLoop> loop_;
+  std::optional<Client> client_;
+  Address gateway_ = 0;
+  std::function<void(OpResult)> on_done_;
+  asio::steady_timer deadline_{io_};
+  std::chrono::milliseconds timeout_{0};
+  bool running_ = false;  // run() was called: an empty client means done
+  bool finished_ = false;
+  bool timed_out_ = false;
+};
+
+std::string expand_home(const std::string& path) {
+  if (path.rfind("~/", 0) == 0) {
+    if (const char* home = std::getenv("HOME")) return std::string(home) + path.substr(1);
+  }
+  return path;
+}
+
+Result<KeyPair> client_identity(const ClientOptions& o) {
+  const std::string path = expand_home(o.identity.empty() ? default_data_path("identity.key") : o.identity);
+  std::error_code ec;
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  return load_or_create_identity(path);
+}
+
+Result<Cid> parse_cid(const std::string& text, const char* what) {
+  Cid cid;
+  if (!Cid::parse(text, &cid)) {
+    return Error{ErrorCode::kBadRequest, std::string(what) + " \"" + text +
+                                             "\" is not a CIDv1 with a sha2-256 digest "
+                                             "(base32, starting with 'b')"};
+  }
+  return cid;
+}
+
+// The record's CID: from --cid, or the file's bytes put into the blockstore.
+Result<Cid> record_cid(const ClientOptions& o, const RecordSource& s,
+                       const std::filesystem::path& base = {}) {
+  if (s.record.empty() == s.cid.empty()) {
+    return Error{ErrorCode::kBadRequest, "give exactly one of --record FILE and --cid CID"};
+  }
+  if (!s.cid.empty()) return parse_cid(s.cid, "--cid");
+  std::filesystem::path file = expand_home(s.record);
+  if (file.is_relative() && !base.empty()) file = base / file;
+  auto bytes = read_record_file(file);
+  if (!bytes) return bytes.error();
+  auto store = Blockstore::open(expand_home(o.blocks.empty() ? default_data_path("blocks") : o.blocks));
+  if (!store) return store.error();
+  return store->put(*bytes);
+}
+
+bool is_input_error(ErrorCode c) {
+  return c == ErrorCode::kBadRequest || c == ErrorCode::kBadSignature ||
+         c == ErrorCode::kUnknownNamespace;
+}
+
+std::string peers_named(const OpResult& r, Address gateway) {
+  std::string out;
+  for (const NodeRef& n : r.replicas) out += (out.empty() ? "" : ", ") + format_address(n.addr);
+  return out.empty() ? "gateway " + format_address(gateway) : "replicas " + out;
+}
+
+// The message for a failed op, naming the peers asked.
+std::string failure(const OpResult& r, Address gateway) {
+  std::string m = std::string(error_name(r.error)) + ": " + r.detail;
+  if (r.error == ErrorCode::kTimeout && r.replicas.empty()) {
+    m += " (no answer from " + format_address(gateway) + ": is a peer running there?)";
+  } else if (!is_input_error(r.error)) {
+    m += " (" + peers_named(r, gateway) + ")";
+  }
+  if (r.indeterminate) m += "; the write may have been applied: a lookup will tell";
+  return m;
+}
+
+int fail(const char* command, const std::string& message, int status) {
+  std::cerr << "kittengrad " << command << ": " << message << "\n";
+  return status;
+}
+
+// Runs one op to completion. nullopt: the command timed out (the error was printed).
+std::optional<OpResult> run_one(ClientRunner& runner, const ClientOptions& o, const char* command,
+                                const std::function<std::uint64_t(Client&)>& submit) {
+  std::optional<OpResult> result;
+  runner.on_done([&result](OpResult r) { result = std::move(r); });
+  submit(runner.client());
+  if (!runner.run(std::chrono::milliseconds(o.timeout_ms)) || !result) {
+    fail(command, "no answer within " + std::to_string(o.timeout_ms) + " ms from " +
+                      format_address(runner.gateway()) + " or the replicas it named",
+         kFailed);
+    return std::nullopt;
+  }
+  return result;
+}
+
+// Signs and writes one entry; prints the result. insert: update == canonical.
+int write_one(const ClientOptions& o, const char* command, const Cid& canonical, const Cid& update,
+              bool print_canonical) {
+  auto keys = client_identity(o);
+  if (!keys) return fail(command, keys.error().detail, kBadInput);
+  auto runner = ClientRunner::open(o, o.ns);
+  if (!runner) return fail(command, runner.error().detail, kBadInput);
+  ClientRunner& r = **runner;
+  const Entry e = make_entry(*keys, o.ns, canonical, update, r.clock().wall_ms());
+  const auto result = run_one(r, o, command, [&](Client& c) { return c.write(o.ns, {e}, r.gateway()); });
+  if (!result) return kFailed;
+  if (result->error != ErrorCode::kOk) {
+    return fail(command, failure(*result, r.gateway()), is_input_error(result->error) ? kBadInput : kFailed);
+  }
+  if (o.json) {
+    std::cout << Json{{"canonical", canonical.to_string()}, {"update", update.to_string()}, {"acked", true}}.dump()
+              << "\n";
+  } else {
+    std::cout << (print_canonical ? canonical : update).to_string() << "\n";
+  }
+  return kDone;
+}
+
+Result<Cid> canonical_arg(const std::string& text) { return parse_cid(text, "CANONICAL"); }
+
+}  // namespace
+
+int run_insert(const ClientOptions& o, const RecordSource& source) {
+  auto cid = record_cid(o, source);
+  if (!cid) return fail("insert", cid.error().detail, kBadInput);
+  return write_one(o, "insert", *cid, *cid, true);
+}
+
+int run_update(const ClientOptions& o, const std::string& canonical, const RecordSource& source) {
+  auto c = canonical_arg(canonical);
+  if (!c) return fail("update", c.error().detail, kBadInput);
+  auto cid = record_cid(o, source);
+  if (!cid) return fail("update", cid.error().detail, kBadInput);
+  return write_one(o, "update", *c, *cid, false);
+}
+
+int run_lookup(const ClientOptions& o, const std::string& canonical) {
+  auto c = canonical_arg(canonical);
+  if (!c) return fail("lookup", c.error().detail, kBadInput);
+  auto runner = ClientRunner::open(o, o.ns);
+  if (!runner) return fail("lookup", runner.error().detail, kBadInput);
+  ClientRunner& r = **runner;
+  const auto result = run_one(r, o, "lookup", [&](Client& cl) { return cl.lookup(o.ns, *c, r.gateway()); });
+  if (!result) return kFailed;
+  if (result->error != ErrorCode::kOk) {
+    return fail("lookup", failure(*result, r.gateway()), is_input_error(result->error) ? kBadInput : kFailed);
+  }
+  if (o.json) {
+    Json updates = Json::array();
+    for (const Entry& e : result->entries) {
+      updates.push_back({{"cid", e.update.to_string()}, {"author", to_hex(e.author)},
+                         {"timestamp_ms", e.timestamp_ms}});
+    }
+    std::cout << Json{{"canonical", c->to_string()}, {"updates", updates}}.dump() << "\n";
+  } else {
+    for (const Entry& e : result->entries) {
+      std::cout << e.timestamp_ms << "\t" << e.update.to_string() << "\t" << to_hex(e.author) << "\n";
+    }
+  }
+  return kDone;
+}
+
+int run_route(const ClientOptions& o, const std::string& canonical) {
+  auto c = canonical_arg(canonical);
+  if (!c) return fail("route", c.error().detail, kBadInput);
+  auto runner = ClientRunner::open(o, o.ns);
+  if (!runner) return fail("route", runner.error().detail, kBadInput);
+  ClientRunner& r = **runner;
+  const auto result =
+      run_one(r, o, "route", [&](Client& cl) { return cl.route(o.ns, c->ring_key(), r.gateway()); });
+  if (!result) return kFailed;
+  if (result->error != ErrorCode::kOk) {
+    return fail("route", failure(*result, r.gateway()), is_input_error(result->error) ? kBadInput : kFailed);
+  }
+  if (o.json) {
+    Json replicas = Json::array();
+    for (const NodeRef& n : result->replicas) {
+      replicas.push_back({{"id", n.id.hex()}, {"addr", format_address(n.addr)}});
+    }
+    std::cout << Json{{"canonical", c->to_string()}, {"key", c->ring_key().hex()},
+                      {"replicas", replicas}, {"hops", result->hops}}.dump()
+              << "\n";
+  } else {
+    for (const NodeRef& n : result->replicas) std::cout << format_address(n.addr) << "\n";
+  }
+  return kDone;
+}
+
+namespace {
+
+struct BatchLine {
+  std::size_t line = 0;
+  Cid canonical;
+  Cid update;
+};
+
+// The lines of a batch file; errors name the file and line.
+Result<std::vector<BatchLine>> read_batch(const ClientOptions& o, const std::string& path) {
+  constexpr std::size_t kLinesMax = 10'000'000;
+  std::ifstream in(expand_home(path));
+  if (!in) return Error{ErrorCode::kBadRequest, "cannot read the batch file " + path};
+  const std::filesystem::path base = std::filesystem::path(expand_home(path)).parent_path();
+  std::vector<BatchLine> out;
+  std::string text;
+  for (std::size_t n = 1; std::getline(in, text); ++n) {
+    auto where = [&](const std::string& what) {
+      return Error{ErrorCode::kBadRequest, path + ":" + std::to_string(n) + ": " + what};
+    };
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (out.size() >= kLinesMax) return where("more than " + std::to_string(kLinesMax) + " lines");
+    const Json j = Json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return where("not a JSON object");
+    RecordSource source;
+    std::optional<std::string> canonical;
+    for (const auto& [key, value] : j.items()) {
+      if (!value.is_string()) return where("\"" + key + "\" must be a string");
+      if (key == "record") {
+        source.record = value.get<std::string>();
+      } else if (key == "cid") {
+        source.cid = value.get<std::string>();
+      } else if (key == "canonical") {
+        canonical = value.get<std::string>();
+      } else {
+        return where("unknown key \"" + key + "\" (keys: record, cid, canonical)");
+      }
+    }
+    if (source.record.empty() == source.cid.empty()) return where("give exactly one of \"record\" and \"cid\"");
+    auto update = record_cid(o, source, base);
+    if (!update) return where(update.error().detail);
+    BatchLine line{n, *update, *update};
+    if (canonical) {
+      auto c = parse_cid(*canonical, "canonical");
+      if (!c) return where(c.error().detail);
+      line.canonical = *c;
+    }
+    out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_batch(const ClientOptions& o, const std::string& path) {
+  auto lines = read_batch(o, path);
+  if (!lines) return fail("insert", lines.error().detail, kBadInput);
+  auto keys = client_identity(o);
+  if (!keys) return fail("insert", keys.error().detail, kBadInput);
+  auto runner = ClientRunner::open(o, o.ns);
+  if (!runner) return fail("insert", runner.error().detail, kBadInput);
+  ClientRunner& r = **runner;
+
+  // One write per canonical (a write's entries share a replica set); the Client pages it.
+  // Entries are signed before the first send.
+  std::map<Cid, std::vector<std::size_t>> by_canonical;
+  for (std::size_t i = 0; i < lines->size(); ++i) by_canonical[(*lines)[i].canonical].push_back(i);
+  const std::int64_t now_ms = r.clock().wall_ms();
+  std::deque<std::pair<std::vector<std::size_t>, std::vector<Entry>>> writes;
+  for (auto& [canonical, indices] : by_canonical) {
+    std::vector<Entry> entries;
+    for (std::size_t i : indices) {
+      entries.push_back(make_entry(*keys, o.ns, canonical, (*lines)[i].update, now_ms));
+    }
+    writes.emplace_back(std::move(indices), std::move(entries));
+  }
+
+  std::vector<std::optional<ErrorCode>> outcome(lines->size());
+  std::map<std::uint64_t, std::vector<std::size_t>> in_flight;
+  std::vector<std::string> failures;
+  std::size_t acked = 0;
+  const auto started = std::chrono::steady_clock::now();
+  auto submit = [&] {
+    while (in_flight.size() < std::max<std::size_t>(o.window, 1) && !writes.empty()) {
+      auto [indices, entries] = std::move(writes.front());
+      writes.pop_front();
+      in_flight.emplace(r.client().write(o.ns, std::move(entries), r.gateway()), std::move(indices));
+    }
+  };
+  r.on_done([&](OpResult result) {
+    auto it = in_flight.find(result.op);
+    if (it == in_flight.end()) return;
+    for (std::size_t i : it->second) outcome[i] = result.error;
+    if (result.error == ErrorCode::kOk) {
+      acked += it->second.size();
+    } else if (failures.size() < 5) {
+      failures.push_back(failure(result, r.gateway()));
+    }
+    in_flight.erase(it);
+    r.progress();
+    submit();
+  });
+  submit();
+  const bool finished = r.run(std::chrono::milliseconds(o.timeout_ms)) && writes.empty();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  if (o.json) {
+    for (std::size_t i = 0; i < lines->size(); ++i) {
+      const BatchLine& l = (*lines)[i];
+      std::cout << Json{{"line", l.line}, {"canonical", l.canonical.to_string()},
+                        {"update", l.update.to_string()},
+                        {"acked", outcome[i] == ErrorCode::kOk}}.dump()
+                << "\n";
+    }
+  }
+  std::cerr << "kittengrad insert: " << acked << " of " << lines->size()
+            << " entries acknowledged in " << seconds << " s ("
+            << (seconds > 0 ? static_cast<double>(acked) / seconds : 0.0) << " entries/s)\n";
+  for (const std::string& f : failures) std::cerr << "kittengrad insert: " << f << "\n";
+  if (!finished) {
+    return fail("insert", "no progress for " + std::to_string(o.timeout_ms) + " ms from " +
+                              format_address(r.gateway()) + " or the replicas it named",
+                kFailed);
+  }
+  return acked == lines->size() ? kDone : kFailed;
+}
+
+std::string default_data_path(const std::string& leaf) {
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0') {
+    return (std::filesystem::path(xdg) / "kittengrad" / leaf).string();
+  }
+  const char* home = std::getenv("HOME");
+  return (std::filesystem::path(home != nullptr ? home : ".") / ".local/share/kittengrad" / leaf)
+      .string();
+}
+
+}  // namespace kittengrad::live
