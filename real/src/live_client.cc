@@ -2,6 +2,8 @@
 // time, bounded by the command's timeout.
 #include "live_client.h"
 
+#include "live_client_runner.h"
+
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
@@ -39,92 +41,6 @@ struct Usage {
   std::string message;
 };
 
-// The core's Client on its own loop and socket. ops are submitted, the loop runs until every
-// op has completed or the deadline passes; completions go to on_done as they come (a batch
-// submits more from there).
-class ClientRunner final : public Node {
- public:
-  static Result<std::unique_ptr<ClientRunner>> open(const ClientOptions& o, const std::string& ns) {
-    auto gateway = resolve_host_port(o.peer);
-    if (!gateway) return gateway.error();
-    const std::optional<Address> gateway_addr = address_of(*gateway);
-    if (!gateway_addr) {
-      return Error{ErrorCode::kBadRequest, "peer " + o.peer +
-                                               ": peers of a ring are reached over IPv4; give "
-                                               "its IPv4 address"};
-    }
-    codec::NamespaceTable served;
-    if (auto added = served.add(ns); !added) return added.error();
-    std::unique_ptr<ClientRunner> r(new ClientRunner());
-    const asio::ip::udp::endpoint local(gateway->address().is_loopback()
-                                            ? asio::ip::address(asio::ip::address_v4::loopback())
-                                            : asio::ip::address(asio::ip::address_v4::any()),
-                                        0);
-    auto loop = LiveLoop::open(r->io_, local, std::move(served), o.max_datagram_bytes);
-    if (!loop) return loop.error();
-    r->loop_ = std::move(*loop);
-    r->gateway_ = *gateway_addr;
-    ClientConfig config;
-    config.request_timeout = o.request_timeout_ms * kMicrosPerMs;
-    config.max_datagram_bytes = o.max_datagram_bytes;
-    r->client_.emplace(config, r->loop_->local_address().value_or(0), r->loop_.get(), r->loop_.get());
-    r->loop_->start(r.get());
-    return r;
-  }
-
-  Client& client() { return *client_; }
-  Clock& clock() { return *loop_; }
-  [[nodiscard]] Address gateway() const { return gateway_; }
-  void on_done(std::function<void(OpResult)> f) { on_done_ = std::move(f); }
-
-  // Runs until nothing is in flight, or `timeout` passed without progress() (the
-  // deadline moves on at each call): false then.
-  bool run(std::chrono::milliseconds timeout) {
-    timeout_ = timeout;
-    running_ = true;
-    progress();
-    loop_->turn_done();
-    end_of_turn();
-    if (!finished_) io_.run();
-    deadline_.cancel();
-    return !timed_out_;
-  }
-  void progress() {
-    deadline_.expires_after(timeout_);
-    deadline_.async_wait([this](const std::error_code& ec) {
-      if (ec) return;  // moved on, or cancelled
-      timed_out_ = true;
-      loop_->stop();
-    });
-  }
-
-  void on_message(Address from, const Message& m) override { client_->on_datagram(from, m); }
-  void on_wakeup() override { client_->on_wakeup(); }
-  [[nodiscard]] std::optional<Time> next_wakeup() const override { return client_->next_wakeup(); }
-  void end_of_turn() override {
-    for (OpResult& r : client_->take_completed()) {
-      if (on_done_) on_done_(std::move(r));
-    }
-    if (running_ && client_->in_flight() == 0 && !finished_) {
-      finished_ = true;
-      deadline_.cancel();  // else io_.run() would wait for it
-      loop_->stop();
-    }
-  }
-
- private:
-  ClientRunner() = default;
-  asio::io_context io_;
-  std::unique_ptr<LiveLoop> loop_;
-  std::optional<Client> client_;
-  Address gateway_ = 0;
-  std::function<void(OpResult)> on_done_;
-  asio::steady_timer deadline_{io_};
-  std::chrono::milliseconds timeout_{0};
-  bool running_ = false;  // run() was called: an empty client means done
-  bool finished_ = false;
-  bool timed_out_ = false;
-};
 
 std::string expand_home(const std::string& path) {
   if (path.rfind("~/", 0) == 0) {
