@@ -19,7 +19,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -76,7 +78,12 @@ class LiveRing : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("kg-live-ring-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    for (std::size_t i = 0; i < kPeers; ++i) {
+  }
+
+  // n peer configs (identities made here, so the ring order is known), the first
+  // starting the ring, the others joining through it.
+  void make_peers(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
       LivePeer p;
       p.port = free_udp_port();
       p.config = dir_ / ("peer-" + std::to_string(i) + ".toml");
@@ -88,7 +95,7 @@ class LiveRing : public ::testing::Test {
       p.keys = *keys;
       peers_.push_back(p);
     }
-    for (std::size_t i = 0; i < kPeers; ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
       std::ofstream(peers_[i].config)
           << "listen = \"" << peers_[i].host_port() << "\"\n"
           << "identity = \"peer-" << i << ".key\"\n"
@@ -149,10 +156,16 @@ class LiveRing : public ::testing::Test {
     return false;
   }
 
+  void start_all() {
+    start_peer(peers_[0]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    for (std::size_t i = 1; i < peers_.size(); ++i) start_peer(peers_[i]);
+  }
+
   // Peer indices in ring order (by the ids their keys hash to).
   std::vector<std::size_t> ring_order() const {
-    std::vector<std::size_t> order(kPeers);
-    for (std::size_t i = 0; i < kPeers; ++i) order[i] = i;
+    std::vector<std::size_t> order(peers_.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) {
       return peers_[a].keys.ring_id() < peers_[b].keys.ring_id();
     });
@@ -168,6 +181,71 @@ class LiveRing : public ::testing::Test {
     return r.ok() ? std::move(*r) : nullptr;
   }
 
+  // The exit status of a peer that was told to stop, within `limit`; -1 if it did not exit.
+  static int wait_exit(LivePeer& p, std::chrono::seconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      int status = 0;
+      if (::waitpid(p.pid, &status, WNOHANG) == p.pid) {
+        p.pid = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return -1;
+  }
+
+  // Writes `entries` through the client, one write per canonical (the Client pages it),
+  // `window` in flight. Returns the entries acknowledged.
+  std::vector<Entry> write_all(const LivePeer& gateway,
+                               const std::vector<std::vector<Entry>>& writes, std::size_t window) {
+    std::vector<Entry> acked;
+    auto runner = client_via(gateway);
+    if (runner == nullptr) return acked;
+    ClientRunner& r = *runner;
+    std::map<std::uint64_t, std::size_t> in_flight;
+    std::size_t next = 0;
+    auto submit = [&] {
+      while (in_flight.size() < window && next < writes.size()) {
+        in_flight[r.client().write("default", writes[next], r.gateway())] = next;
+        ++next;
+      }
+    };
+    r.on_done([&](OpResult res) {
+      auto it = in_flight.find(res.op);
+      if (it == in_flight.end()) return;
+      if (res.error == ErrorCode::kOk) {
+        acked.insert(acked.end(), writes[it->second].begin(), writes[it->second].end());
+      }
+      in_flight.erase(it);
+      r.progress();
+      submit();
+    });
+    submit();
+    EXPECT_TRUE(r.run(std::chrono::seconds(60)));
+    return acked;
+  }
+
+  // The hashes of the entries in a stopped peer's database.
+  static std::set<Hash256> db_entries(const LivePeer& p) {
+    std::set<Hash256> out;
+    auto db = SqliteStorage::open((p.data_dir / "kittengrad.sqlite").string(), SyncLevel::kNormal);
+    EXPECT_TRUE(db.ok()) << db.error().detail;
+    if (!db.ok()) return out;
+    auto records = (*db)->load();
+    EXPECT_TRUE(records.ok()) << records.error().detail;
+    if (!records.ok()) return out;
+    for (const StorageRecord& rec : *records) {
+      if (const auto* e = std::get_if<Entry>(&rec.item)) out.insert(entry_hash(*e));
+    }
+    return out;
+  }
+
+  static std::string read_file(const fs::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+
   fs::path dir_;
   std::vector<LivePeer> peers_;
 };
@@ -175,9 +253,8 @@ class LiveRing : public ::testing::Test {
 TEST_F(LiveRing, AcknowledgedUpdatesSurviveTwoAdjacentCrashes) {
   const std::uint64_t seed = test_seed();
   SCOPED_TRACE("replay: KG_SEED=" + std::to_string(seed) + " ./build/real/live_ring_test");
-  start_peer(peers_[0]);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  for (std::size_t i = 1; i < kPeers; ++i) start_peer(peers_[i]);
+  make_peers(kPeers);
+  start_all();
   ASSERT_TRUE(wait_healthy(std::chrono::seconds(40))) << "the ring did not become healthy";
 
   // The workload: an insert of each canonical and an update of each, 32 writes in flight,
@@ -299,6 +376,67 @@ TEST_F(LiveRing, AcknowledgedUpdatesSurviveTwoAdjacentCrashes) {
     const Result<bool> verified = verify_chain(chain, Hash256{});
     EXPECT_TRUE(verified.ok()) << p.host_port() << ": " << verified.error().detail;
   }
+}
+
+// SIGTERM on a peer holding over 100,000 entries: it hands them off (its log shows the
+// progress), exits 0, and the three others (r = 3) then hold every acknowledged entry; the
+// leaver restarts with the same identity and data and rejoins: the ring is healthy again.
+TEST_F(LiveRing, GracefulLeaveHandsOffEverything) {
+  make_peers(4);
+  start_all();
+  ASSERT_TRUE(wait_healthy(std::chrono::seconds(40))) << "the ring did not become healthy";
+  // 134,000 entries: 2,000 canonicals of 67 updates. With 4 peers and r = 3 each peer
+  // replicates three quarters of the keys, so the leaver holds about 100,000.
+  const KeyPair author = keypair_from_u64(test_seed());
+  std::vector<std::vector<Entry>> writes;
+  for (std::size_t c = 0; c < 2000; ++c) {
+    const Cid canonical = Cid::of_record("handoff canonical " + std::to_string(c));
+    std::vector<Entry> w;
+    for (std::size_t u = 0; u < 67; ++u) {
+      w.push_back(make_entry(author, "default", canonical,
+                             Cid::of_record("handoff update " + std::to_string(c) + "/" + std::to_string(u)),
+                             static_cast<std::int64_t>(u)));
+    }
+    writes.push_back(std::move(w));
+  }
+  const auto order = ring_order();
+  LivePeer& leaver = peers_[order[1]];
+  const std::vector<Entry> acked = write_all(peers_[order[0]], writes, 32);
+  ASSERT_EQ(acked.size(), 134000u) << "every write should be acknowledged on a calm ring";
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+
+  ::kill(leaver.pid, SIGTERM);
+  const int status = wait_exit(leaver, std::chrono::seconds(120));
+  ASSERT_EQ(status, 0) << "the leaver did not exit 0 within 120 s; log: " << leaver.log;
+  const std::string log = read_file(leaver.log);
+  EXPECT_NE(log.find("\"event\":\"leave_started\""), std::string::npos);
+  EXPECT_NE(log.find("\"event\":\"handoff_progress\""), std::string::npos) << "no progress line";
+  EXPECT_NE(log.find("\"event\":\"left\""), std::string::npos) << "did not finish the hand-off";
+  // What it held, by its database.
+  const std::set<Hash256> held = db_entries(leaver);
+  EXPECT_GT(held.size(), 100000u);
+
+  // The three others, each a replica of every key now, hold every acknowledged entry.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::vector<LivePeer*> survivors;
+  for (LivePeer& p : peers_) {
+    if (&p != &leaver) survivors.push_back(&p);
+  }
+  // Their databases are read after they stop; the ring is asked again after the restart.
+  for (LivePeer* p : survivors) kill_peer(*p);
+  for (const LivePeer* p : survivors) {
+    const std::set<Hash256> has = db_entries(*p);
+    std::size_t missing = 0;
+    for (const Entry& e : acked) missing += has.count(entry_hash(e)) == 0;
+    EXPECT_EQ(missing, 0u) << p->host_port() << " lacks " << missing << " acknowledged entries";
+  }
+
+  // Everyone back, the leaver with the same identity and data: a healthy ring.
+  for (LivePeer* p : survivors) start_peer(*p);
+  start_peer(leaver);
+  ASSERT_TRUE(wait_healthy(std::chrono::seconds(40))) << "the ring did not become healthy again";
+  const std::string again = read_file(leaver.log);
+  EXPECT_NE(again.find("\"event\":\"restored\""), std::string::npos);
 }
 
 }  // namespace
