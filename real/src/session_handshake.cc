@@ -39,9 +39,8 @@ Inbound SessionTable::State::on_initiation(Address from, std::span<const std::ui
   const auto [m, bad] = wire::parse_initiation(bytes);
   if (bad) return drop(*bad);
 
-  const bool took = handshakes.take(now);
-  if (!took) under_load_until = now + config.under_load_for;
-  if (!took || now < under_load_until) {
+  if (!handshakes.take(now)) under_load_until = now + config.under_load_for;
+  if (now < under_load_until) {
     const bool missing = is_zero(m.cookie);
     if (missing || !cookies.valid(m.cookie, from, now)) {
       Inbound in = drop(missing ? Drop::kCookieRequired : Drop::kCookieInvalid);
@@ -86,8 +85,15 @@ Inbound SessionTable::State::on_initiation(Address from, std::span<const std::ui
   // A responder's session takes over sending only once the initiator used it (see
   // on_transport), unless there is nothing better: a replayed initiation must not divert
   // a working session.
+  //
+  // One unused responder session an address: an initiator that retries (its response was
+  // lost), or one that handshakes over and over, replaces it instead of filling the table.
+  if (const auto old = unconfirmed.find(from); old != unconfirmed.end()) {
+    erase_session(old->second);
+  }
   const bool take_over = usable_current(from, now) == nullptr;
   Session& added = insert_session(std::move(s));
+  unconfirmed[from] = added.local;
   if (take_over) current[from] = added.local;
 
   wire::Response r;
@@ -148,6 +154,7 @@ Inbound SessionTable::State::on_response(Address from, std::span<const std::uint
   s.address = from;
   s.peer = m.identity;
   s.created = now;
+  s.confirmed = true;
   pending_by_index.erase(by_index);
   p.index = 0;
   Session& added = insert_session(std::move(s));

@@ -6,7 +6,8 @@
 //   sessions.size() <= sessions_max, pending.size() <= handshakes_pending_max,
 //   each pending queue <= queue_per_peer_max, queued_bytes == the sum of the queued
 //   plaintexts' sizes <= queued_bytes_max, identities.size() <= identities_max;
-//   `current` names only sessions in `sessions` with the same address;
+//   `current` and `unconfirmed` name only sessions in `sessions` with the same address,
+//   `unconfirmed` only responder sessions nobody has used yet (at most one an address);
 //   pending_by_index and pending name each other; no index is 0 or used twice.
 #pragma once
 
@@ -55,6 +56,7 @@ struct Session {
   Time created = 0;
   std::uint64_t serial = 0;    // creation order: the newer of two sessions takes over
   Time silent_since = kNever;  // the first seal since we last heard from the address
+  bool confirmed = false;      // the other side has used it (always, for the initiator)
   std::list<std::uint32_t>::iterator lru;
 };
 
@@ -102,6 +104,7 @@ struct SessionTable::State {
 
   // session_table.cc: the tables and their bounds.
   Session& insert_session(Session s);
+  void erase_session(std::uint32_t index);
   Pending& pending_for(Address to, Time now, Outbound& out);
   void drop_queue(Pending& p, Drop reason, std::optional<Drop>& noted);
   void erase_pending(std::map<Address, Pending>::iterator it);
@@ -129,6 +132,7 @@ struct SessionTable::State {
   std::unordered_map<std::uint32_t, Session> sessions;  // by our index (random: no flooding)
   std::list<std::uint32_t> session_lru;                 // least recently used first
   std::map<Address, std::uint32_t> current;             // the session seal() uses
+  std::map<Address, std::uint32_t> unconfirmed;         // a responder session not yet used
   std::uint64_t sessions_created = 0;
 
   std::map<Address, Pending> pending;

@@ -54,12 +54,7 @@ SessionTable::State::State(SessionConfig c, KeyPair id, const std::array<std::ui
 
 Session& SessionTable::State::insert_session(Session s) {
   if (sessions.size() >= config.sessions_max) {
-    const std::uint32_t victim = session_lru.front();
-    const auto it = sessions.find(victim);
-    const auto cur = current.find(it->second.address);
-    if (cur != current.end() && cur->second == victim) current.erase(cur);
-    session_lru.pop_front();
-    sessions.erase(it);
+    erase_session(session_lru.front());
     ++counters.sessions_evicted;
   }
   s.serial = ++sessions_created;
@@ -68,6 +63,16 @@ Session& SessionTable::State::insert_session(Session s) {
   const auto [it, inserted] = sessions.emplace(s.local, std::move(s));
   assert(inserted && "new_index() never hands out an index in use");
   return it->second;
+}
+
+void SessionTable::State::erase_session(std::uint32_t index) {
+  const auto it = sessions.find(index);
+  for (auto* by_address : {&current, &unconfirmed}) {
+    const auto named = by_address->find(it->second.address);
+    if (named != by_address->end() && named->second == index) by_address->erase(named);
+  }
+  session_lru.erase(it->second.lru);
+  sessions.erase(it);
 }
 
 void SessionTable::State::drop_queue(Pending& p, Drop reason, std::optional<Drop>& noted) {

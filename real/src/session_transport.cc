@@ -70,6 +70,10 @@ Inbound SessionTable::State::on_transport(Address from, std::span<const std::uin
 
   // The other side holds the keys: this session may now carry our datagrams, and does if
   // it is newer than the one that does (a rekey by the other side).
+  if (!s.confirmed) {
+    s.confirmed = true;
+    unconfirmed.erase(from);
+  }
   auto cur = current.find(from);
   if (cur == current.end()) {
     cur = current.emplace(from, s.local).first;

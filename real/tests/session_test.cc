@@ -433,7 +433,20 @@ TEST_F(SessionTest, ResponseCannotBeReplayedIntoAnotherHandshake) {
   ASSERT_FALSE(bad_r);
   r.receiver = m2.sender;
   EXPECT_EQ(a.table.on_datagram(b.address, wire::encode(r), later).dropped, Drop::kBadSignature);
+
+  // Even a response B really signed for this index, but for another initiation (another
+  // ephemeral key: an index reused by a restarted initiator), does not complete it.
+  wire::KxKey other_ephemeral = m2.ephemeral;
+  other_ephemeral[0] ^= 1;
+  r.signature = sign(b.key.secret_key, wire::signed_bytes(r, other_ephemeral, a.key.public_key));
+  EXPECT_EQ(a.table.on_datagram(b.address, wire::encode(r), later).dropped, Drop::kBadSignature);
+  r.signature = sign(b.key.secret_key, wire::signed_bytes(r, m2.ephemeral, b.key.public_key));
+  EXPECT_EQ(a.table.on_datagram(b.address, wire::encode(r), later).dropped, Drop::kBadSignature);
   EXPECT_EQ(a.table.counters().handshakes_completed, 1u);
+  // The checker itself: signed for this very initiation, it completes.
+  r.signature = sign(b.key.secret_key, wire::signed_bytes(r, m2.ephemeral, a.key.public_key));
+  EXPECT_FALSE(a.table.on_datagram(b.address, wire::encode(r), later).dropped);
+  EXPECT_EQ(a.table.counters().handshakes_completed, 2u);
 }
 
 TEST_F(SessionTest, ReplayedOrStaleInitiationRefused) {
@@ -656,6 +669,28 @@ TEST_F(SessionTest, SessionTableBounded) {
   EXPECT_TRUE(a.table.peer_at(peers[19]->address, kT0));
   send(a, *peers[0], "back", kT0);  // a new handshake
   EXPECT_EQ(peers[0]->got.size(), 2u);
+}
+
+// Responses lost, the initiator retries: each retry replaces the responder's unused
+// session instead of adding one.
+TEST_F(SessionTest, RetriedHandshakesReplaceTheUnusedSession) {
+  Node a(1), b(2);
+  Bytes response;
+  for (int i = 0; i < 10; ++i) {
+    const Time now = kT0 + i * kSecond;
+    Outbound out = a.table.seal(b.address, text("try " + std::to_string(i)), now);
+    ASSERT_EQ(out.datagrams.size(), 1u) << i;
+    Inbound in = b.table.on_datagram(a.address, out.datagrams[0], now);
+    response = in.replies.at(0);  // lost, but the last one
+    EXPECT_EQ(b.table.sizes().sessions, 1u) << i;
+  }
+  EXPECT_EQ(b.table.counters().responses_sent, 10u);
+  exchange(b, a, {response}, kT0 + 10 * kSecond);
+  EXPECT_EQ(b.got.size(), 10u);
+  send(b, a, "answer", kT0 + 11 * kSecond);
+  ASSERT_EQ(a.got.size(), 1u);
+  EXPECT_EQ(a.table.sizes().sessions, 1u);
+  EXPECT_EQ(b.table.sizes().sessions, 1u);
 }
 
 TEST_F(SessionTest, PendingAndQueuesBounded) {
