@@ -552,6 +552,56 @@ TEST_F(SessionTest, CookieHolderLimitedPerSource) {
             Drop::kCookieInvalid);
 }
 
+// A cookie lives as long as the secret it was made with: one rotation, plus the next one
+// (the previous secret still counts), then no more.
+TEST_F(SessionTest, CookieExpiresWithItsSecret) {
+  SessionConfig config;
+  config.handshakes_per_s = 1;
+  Node b(2, config);
+  const KeyPair peer = keypair_from_u64(77);
+  const Address from = address_of(77);
+  const KeyPair other = keypair_from_u64(78);
+  std::uint32_t next = 1;
+  auto initiation = [&](Time now, const wire::Cookie& cookie, const KeyPair& who) {
+    wire::Initiation m;
+    m.sender = next++;
+    m.timestamp = static_cast<std::uint64_t>(now);
+    m.ephemeral = sha256("ephemeral " + std::to_string(m.sender));
+    m.identity = who.public_key;
+    m.cookie = cookie;
+    m.signature = sign(who.secret_key, wire::signed_bytes(m));
+    return m;
+  };
+  // Another peer takes the second's only token: B is under load.
+  auto under_load = [&](Time now) {
+    (void)b.table.on_datagram(address_of(1), wire::encode(initiation(now, {}, other)), now);
+  };
+  under_load(kT0);
+  const wire::Initiation asked = initiation(kT0, {}, peer);
+  Inbound in = b.table.on_datagram(from, wire::encode(asked), kT0);
+  ASSERT_EQ(in.dropped, Drop::kCookieRequired);
+  auto [reply, bad] = wire::parse_cookie_reply(in.replies.at(0));
+  ASSERT_FALSE(bad);
+  const auto key = cookie_reply_key(asked.ephemeral);
+  wire::Cookie cookie;
+  ASSERT_EQ(crypto_aead_xchacha20poly1305_ietf_decrypt(
+                cookie.data(), nullptr, nullptr, reply.sealed.data(), reply.sealed.size(),
+                asked.signature.data(), asked.signature.size(), reply.nonce.data(), key.data()),
+            0);
+  const Time rotation = config.cookie_rotation;
+  for (const Time t : {kT0 + 1, kT0 + rotation + 1, kT0 + 2 * rotation + 1}) {
+    under_load(t);
+    Inbound r = b.table.on_datagram(from, wire::encode(initiation(t, cookie, peer)), t);
+    if (t < kT0 + 2 * rotation) {
+      EXPECT_FALSE(r.dropped) << (t - kT0);
+      EXPECT_EQ(r.replies.at(0).size(), wire::kResponseBytes);
+    } else {
+      EXPECT_EQ(r.dropped, Drop::kCookieInvalid);
+      EXPECT_EQ(r.replies.at(0).size(), wire::kCookieReplyBytes);  // a fresh cookie
+    }
+  }
+}
+
 TEST_F(SessionTest, EveryByteFlipOfCookieReplyRefused) {
   SessionConfig config;
   config.handshakes_per_s = 1;
