@@ -34,11 +34,8 @@ Bytes SessionTable::State::cookie_reply(Address from, const wire::Initiation& m,
   return wire::encode(reply);
 }
 
-Inbound SessionTable::State::on_initiation(Address from, std::span<const std::uint8_t> bytes,
-                                           Time now) {
-  const auto [m, bad] = wire::parse_initiation(bytes);
-  if (bad) return drop(*bad);
-
+std::optional<Inbound> SessionTable::State::screen(Address from, const wire::Initiation& m,
+                                                  Time now) {
   if (!handshakes.take(now)) under_load_until = now + config.under_load_for;
   if (now < under_load_until) {
     const bool missing = is_zero(m.cookie);
@@ -62,6 +59,14 @@ Inbound SessionTable::State::on_initiation(Address from, std::span<const std::ui
       known != identities.end() && timestamp <= known->second.timestamp) {
     return drop(Drop::kReplayedHandshake);
   }
+  return std::nullopt;
+}
+
+Inbound SessionTable::State::on_initiation(Address from, std::span<const std::uint8_t> bytes,
+                                           Time now) {
+  const auto [m, bad] = wire::parse_initiation(bytes);
+  if (bad) return drop(*bad);
+  if (std::optional<Inbound> refused = screen(from, m, now)) return std::move(*refused);
 
   ++counters.signatures_verified;
   if (!verify(m.identity, wire::signed_bytes(m), m.signature)) return drop(Drop::kBadSignature);
@@ -75,26 +80,14 @@ Inbound SessionTable::State::on_initiation(Address from, std::span<const std::ui
                                     ephemeral_secret.b.data(), m.ephemeral.data()) != 0) {
     return drop(Drop::kBadKey);
   }
-  remember(m.identity, timestamp);
+  remember(m.identity, static_cast<Time>(m.timestamp));
 
   s.local = new_index();
   s.remote = m.sender;
   s.address = from;
   s.peer = m.identity;
   s.created = now;
-  // A responder's session takes over sending only once the initiator used it (see
-  // on_transport), unless there is nothing better: a replayed initiation must not divert
-  // a working session.
-  //
-  // One unused responder session an address: an initiator that retries (its response was
-  // lost), or one that handshakes over and over, replaces it instead of filling the table.
-  if (const auto old = unconfirmed.find(from); old != unconfirmed.end()) {
-    erase_session(old->second);
-  }
-  const bool take_over = usable_current(from, now) == nullptr;
-  Session& added = insert_session(std::move(s));
-  unconfirmed[from] = added.local;
-  if (take_over) current[from] = added.local;
+  const Session& added = add_responder_session(std::move(s), now);
 
   wire::Response r;
   r.sender = added.local;
@@ -106,6 +99,22 @@ Inbound SessionTable::State::on_initiation(Address from, std::span<const std::ui
   Inbound in;
   in.replies.push_back(wire::encode(r));
   return in;
+}
+
+const Session& SessionTable::State::add_responder_session(Session s, Time now) {
+  const Address from = s.address;
+  // One unused responder session an address: an initiator that retries (its response was
+  // lost), or one that handshakes over and over, replaces it instead of filling the table.
+  if (const auto old = unconfirmed.find(from); old != unconfirmed.end()) {
+    erase_session(old->second);
+  }
+  // It takes over sending only once the initiator used it (see on_transport), unless there
+  // is nothing better: a replayed initiation must not divert a working session.
+  const bool take_over = usable_current(from, now) == nullptr;
+  Session& added = insert_session(std::move(s));
+  unconfirmed[from] = added.local;
+  if (take_over) current[from] = added.local;
+  return added;
 }
 
 Bytes SessionTable::State::new_attempt(Pending& p, Time now) {

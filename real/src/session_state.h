@@ -86,6 +86,10 @@ struct SessionTable::State {
 
   // session_handshake.cc
   Inbound on_initiation(Address from, std::span<const std::uint8_t> bytes, Time now);
+  // The cheap checks before a signature, in order of cost: load and cookie, the source's
+  // budget, the timestamp. Returns the refusal, if any.
+  std::optional<Inbound> screen(Address from, const wire::Initiation& m, Time now);
+  const Session& add_responder_session(Session s, Time now);
   Inbound on_response(Address from, std::span<const std::uint8_t> bytes, Time now);
   Inbound on_cookie_reply(Address from, std::span<const std::uint8_t> bytes, Time now);
   // A fresh attempt for `p` (new index, ephemeral key, timestamp): the initiation to send.

@@ -55,13 +55,15 @@
 // an initiation without a valid cookie with a cookie reply (a BLAKE2b MAC of the sender's
 // address, keyed with a secret rotated every cookie_rotation; the previous secret still
 // counts) and nothing else: no signature check, no Diffie-Hellman. An initiation with a
-// valid cookie proves its address is real; each address then gets
-// handshakes_per_source_per_s. So under a flood of spoofed initiations the signature
-// checks per second stay near handshakes_per_s while an honest initiator, one round trip
-// later, still gets through.
+// valid cookie proves its address is real. Each address also has its own budget,
+// handshakes_per_source_per_s, checked after the cookie, so a cookie holder cannot flood
+// either. Under a flood of spoofed initiations the signature checks per second stay near
+// handshakes_per_s while an honest initiator, one round trip later, still gets through.
+// An address has at most one responder session nobody has used yet: a new handshake from
+// it replaces that one instead of filling the table.
 //
 // Replays. Transport counters go through a 2048-bit window (RFC 6479): a counter up to
-// ReplayWindow's kWindow behind the newest is accepted once, older ones never; the window
+// 1,984 behind the newest is accepted once, older ones never; the window
 // moves only after the tag verified, so forgeries cannot push it. An initiation must carry
 // a timestamp within handshake_clock_skew of now and above the last one accepted from its
 // identity (remembered for identities_max identities).
@@ -74,9 +76,9 @@
 // replayed initiation cannot divert a working session.
 //
 // Invariants: every table is bounded by the config (sessions, pending handshakes, queued
-// plaintexts and bytes, identities, sources), evicting the least recently used; nothing a
-// datagram says makes the table allocate more than one entry; bad input of any kind is
-// dropped, counted by reason, and changes nothing but counters and the rate limits.
+// plaintexts and bytes, identities, sources), evicting the least recently used; a datagram
+// adds at most one entry to any table; bad input of any kind is dropped, counted by
+// reason, and changes nothing but counters and the rate limits.
 #pragma once
 
 #include <array>
