@@ -5,7 +5,7 @@
 #                 libFuzzer target for a few seconds on its committed corpus
 JOBS ?= $(shell nproc)
 
-.PHONY: demo test setup build build-asan bench clean fuzz-codec
+.PHONY: demo test setup build build-asan bench clean fuzz-codec fuzz-session
 
 setup:
 	@bash tools/setup-debian.sh
@@ -29,6 +29,7 @@ test: build build-asan
 	ctest --preset release -j $(JOBS)
 	ctest --preset asan -j $(JOBS)
 	$(MAKE) fuzz-codec FUZZ_SECONDS=5
+	$(MAKE) fuzz-session FUZZ_SECONDS=5
 
 bench: build
 	./build/bench/kg_bench --benchmark_counters_tabular=true
@@ -42,6 +43,15 @@ fuzz-codec: setup
 	mkdir -p build-fuzz/corpus/codec
 	./build-fuzz/fuzz/codec_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	  build-fuzz/corpus/codec fuzz/corpus/codec
+
+# The session layer's libFuzzer target, the same way: build-fuzz/corpus/session gets what
+# it finds.
+fuzz-session: setup
+	cmake --preset fuzz
+	cmake --build build-fuzz --target session_fuzz -j $(JOBS)
+	mkdir -p build-fuzz/corpus/session
+	./build-fuzz/fuzz/session_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  build-fuzz/corpus/session fuzz/corpus/session
 
 clean:
 	rm -rf build build-asan build-fuzz
