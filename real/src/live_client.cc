@@ -131,7 +131,7 @@ int write_one(const ClientOptions& o, const char* command, const Cid& canonical,
               bool print_canonical) {
   auto keys = client_identity(o);
   if (!keys) return fail(command, keys.error().detail, kBadInput);
-  auto runner = ClientRunner::open(o, o.ns);
+  auto runner = ClientRunner::open(o, o.ns, *keys);
   if (!runner) return fail(command, runner.error().detail, kBadInput);
   ClientRunner& r = **runner;
   const Entry e = make_entry(*keys, o.ns, canonical, update, r.clock().wall_ms());
@@ -170,7 +170,9 @@ int run_update(const ClientOptions& o, const std::string& canonical, const Recor
 int run_lookup(const ClientOptions& o, const std::string& canonical) {
   auto c = canonical_arg(canonical);
   if (!c) return fail("lookup", c.error().detail, kBadInput);
-  auto runner = ClientRunner::open(o, o.ns);
+  auto keys = client_identity(o);  // the session's key pair
+  if (!keys) return fail("lookup", keys.error().detail, kBadInput);
+  auto runner = ClientRunner::open(o, o.ns, *keys);
   if (!runner) return fail("lookup", runner.error().detail, kBadInput);
   ClientRunner& r = **runner;
   const auto result = run_one(r, o, "lookup", [&](Client& cl) { return cl.lookup(o.ns, *c, r.gateway()); });
@@ -196,7 +198,9 @@ int run_lookup(const ClientOptions& o, const std::string& canonical) {
 int run_route(const ClientOptions& o, const std::string& canonical) {
   auto c = canonical_arg(canonical);
   if (!c) return fail("route", c.error().detail, kBadInput);
-  auto runner = ClientRunner::open(o, o.ns);
+  auto keys = client_identity(o);  // the session's key pair
+  if (!keys) return fail("route", keys.error().detail, kBadInput);
+  auto runner = ClientRunner::open(o, o.ns, *keys);
   if (!runner) return fail("route", runner.error().detail, kBadInput);
   ClientRunner& r = **runner;
   const auto result =
@@ -278,7 +282,7 @@ int run_batch(const ClientOptions& o, const std::string& path) {
   if (!lines) return fail("insert", lines.error().detail, kBadInput);
   auto keys = client_identity(o);
   if (!keys) return fail("insert", keys.error().detail, kBadInput);
-  auto runner = ClientRunner::open(o, o.ns);
+  auto runner = ClientRunner::open(o, o.ns, *keys);
   if (!runner) return fail("insert", runner.error().detail, kBadInput);
   ClientRunner& r = **runner;
 

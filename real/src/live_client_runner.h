@@ -24,7 +24,8 @@ class ClientRunner final : public Node {
  public:
   // A socket on loopback (for a loopback gateway) or any IPv4 address, a Client that asks
   // o.peer first. Errors: the gateway does not parse or is IPv6, the socket cannot bind.
-  [[nodiscard]] static Result<std::unique_ptr<ClientRunner>> open(const ClientOptions& o, const std::string& ns) {
+  [[nodiscard]] static Result<std::unique_ptr<ClientRunner>> open(const ClientOptions& o, const std::string& ns,
+                                                     const KeyPair& identity) {
     auto gateway = resolve_host_port(o.peer);
     if (!gateway) return gateway.error();
     const std::optional<Address> gateway_addr = address_of(*gateway);
@@ -40,7 +41,7 @@ class ClientRunner final : public Node {
                                             ? asio::ip::address(asio::ip::address_v4::loopback())
                                             : asio::ip::address(asio::ip::address_v4::any()),
                                         0);
-    auto loop = LiveLoop::open(r->io_, local, std::move(served), o.max_datagram_bytes);
+    auto loop = LiveLoop::open(r->io_, local, std::move(served), o.max_datagram_bytes, identity);
     if (!loop) return loop.error();
     r->loop_ = std::move(*loop);
     r->gateway_ = *gateway_addr;

@@ -63,6 +63,9 @@ void LiveCommands::add_client_commands(CLI::App& app) {
     c->add_option("--peer", i.client.peer, "HOST:PORT of any peer of the ring")->required();
     c->add_option("--namespace", i.client.ns, "namespace")->capture_default_str();
     c->add_flag("--json", i.client.json, "print JSON");
+    c->add_option("--identity", i.client.identity,
+                  "key file (Ed25519; signs entries, authenticates the session; created on "
+                  "first use); default " + default_data_path("identity.key"));
     c->add_option("--timeout-ms", i.client.timeout_ms,
                   "give up after this long without an answer (batch: without progress)")
         ->check(CLI::Range(1L, 86400000L))
@@ -78,9 +81,6 @@ void LiveCommands::add_client_commands(CLI::App& app) {
     return c;
   };
   auto writes = [&i](CLI::App* c) {
-    c->add_option("--identity", i.client.identity,
-                  "author key file (Ed25519; created on first use); default " +
-                      default_data_path("identity.key"));
     c->add_option("--blocks", i.client.blocks,
                   "blockstore directory for --record; default " + default_data_path("blocks"));
     c->add_option("--record", i.source.record, "the record's file (stored in the blockstore)");

@@ -315,7 +315,8 @@ int run_peer_daemon(const DaemonOptions& options) {
   codec::NamespaceTable served;
   for (const std::string& ns : config->namespaces) (void)served.add(ns);  // checked by the loader
   asio::io_context io;
-  auto loop = LiveLoop::open(io, config->listen, std::move(served), config->peer.max_datagram_bytes);
+  auto loop = LiveLoop::open(io, config->listen, std::move(served), config->peer.max_datagram_bytes,
+                             *keys);
   if (!loop) {
     log.error("listen_failed", {{"error", loop.error().detail}});
     return kCannotStart;

@@ -1,6 +1,8 @@
 // live_loop.cc — the socket, the timer and the turn (see live_loop.h).
 #include "kittengrad/real/live_loop.h"
 
+#include <sodium.h>
+
 #include <asio/socket_base.hpp>
 #include <chrono>
 
@@ -24,7 +26,8 @@ constexpr int kSocketBufferBytes = 4 << 20;
 Result<std::unique_ptr<LiveLoop>> LiveLoop::open(asio::io_context& io,
                                                  const asio::ip::udp::endpoint& listen,
                                                  codec::NamespaceTable served,
-                                                 std::size_t max_datagram_bytes) {
+                                                 std::size_t max_datagram_bytes,
+                                                 const KeyPair& identity) {
   asio::ip::udp::socket socket(io);
   asio::error_code ec;
   socket.open(listen.protocol(), ec);
@@ -39,17 +42,42 @@ Result<std::unique_ptr<LiveLoop>> LiveLoop::open(asio::io_context& io,
   socket.set_option(asio::socket_base::receive_buffer_size(kSocketBufferBytes), ignored);
   socket.set_option(asio::socket_base::send_buffer_size(kSocketBufferBytes), ignored);
   return std::unique_ptr<LiveLoop>(
-      new LiveLoop(io, std::move(socket), std::move(served), max_datagram_bytes));
+      new LiveLoop(io, std::move(socket), std::move(served), max_datagram_bytes, identity));
 }
 
+namespace {
+std::array<std::uint8_t, 32> random_seed() {
+  std::array<std::uint8_t, 32> seed{};
+  randombytes_buf(seed.data(), seed.size());
+  return seed;
+}
+}  // namespace
+
 LiveLoop::LiveLoop(asio::io_context& io, asio::ip::udp::socket socket,
-                   codec::NamespaceTable served, std::size_t max_datagram_bytes)
+                   codec::NamespaceTable served, std::size_t max_datagram_bytes,
+                   const KeyPair& identity)
     : io_(io),
       socket_(std::move(socket)),
       timer_(io),
       served_(std::move(served)),
       max_datagram_bytes_(max_datagram_bytes),
+      sessions_(std::make_unique<session::SessionTable>(session::SessionConfig{}, identity,
+                                                        random_seed())),
       buffer_(kReceiveBufferBytes) {}
+
+Time LiveLoop::session_now() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool LiveLoop::claims_hold(const Message& m, Address from, const PublicKey& key) {
+  if (const auto* n = std::get_if<Notify>(&m.body)) return n->public_key == key;
+  if (const auto* l = std::get_if<LeaveNotice>(&m.body)) {
+    return l->leaving.id == RingId::of_bytes(key) && l->leaving.addr == from;
+  }
+  return true;  // no claim about the sender itself
+}
 
 LiveLoop::~LiveLoop() { stop(); }
 
@@ -97,7 +125,9 @@ void LiveLoop::send(Address to, Message msg) {
     counters_.replicate_entries_out += r->entries.size();
   }
   const std::vector<std::uint8_t> bytes = to_wire(msg);
-  send_bytes(endpoint_of(to), bytes);
+  const session::Outbound out = sessions_->seal(to, bytes, session_now());
+  const asio::ip::udp::endpoint ep = endpoint_of(to);
+  for (const session::Bytes& d : out.datagrams) send_bytes(ep, d);
 }
 
 void LiveLoop::send_bytes(const asio::ip::udp::endpoint& to, std::span<const std::uint8_t> bytes) {
@@ -151,8 +181,13 @@ void LiveLoop::handle(std::size_t n, const asio::ip::udp::endpoint& from) {
   }
   const std::optional<Address> addr = address_of(from);
   if (!addr) return drop(Drop::kNoAddress);
-  Result<Message> m = from_wire(bytes, served_);
-  if (!m) return drop(drop_reason(bytes, m.error()));
+  const session::Inbound in = sessions_->on_datagram(*addr, bytes, session_now());
+  for (const session::Bytes& reply : in.replies) send_bytes(from, reply);
+  if (in.dropped) drop(Drop::kSession);
+  if (!in.delivery) return;
+  Result<Message> m = from_wire(in.delivery->plaintext, served_);
+  if (!m) return drop(drop_reason(in.delivery->plaintext, m.error()));
+  if (!claims_hold(*m, *addr, in.delivery->peer)) return drop(Drop::kFalseIdentity);
   node_->on_message(*addr, *m);
 }
 

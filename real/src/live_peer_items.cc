@@ -105,6 +105,28 @@ void add_transport(Items& out, const TransportCounters& t) {
   }
 }
 
+void add_sessions(Items& out, const session::SessionTable& table) {
+  const std::string pre = "session/";
+  const session::SessionCounters& c = table.counters();
+  out.num(pre + "initiations_sent", c.initiations_sent);
+  out.num(pre + "responses_sent", c.responses_sent);
+  out.num(pre + "handshakes_completed", c.handshakes_completed);
+  out.num(pre + "cookies_sent", c.cookies_sent);
+  out.num(pre + "cookies_received", c.cookies_received);
+  out.num(pre + "signatures_verified", c.signatures_verified);
+  out.num(pre + "sessions_evicted", c.sessions_evicted);
+  out.num(pre + "sealed", c.sealed);
+  out.num(pre + "opened", c.opened);
+  out.num(pre + "queued", c.queued);
+  for (std::size_t i = 0; i < c.dropped.size(); ++i) {
+    out.num(pre + "dropped/" + std::string(session::drop_name(static_cast<session::Drop>(i))), c.dropped[i]);
+  }
+  const session::SessionSizes s = table.sizes();
+  out.num(pre + "table/sessions", s.sessions);
+  out.num(pre + "table/pending", s.pending);
+  out.num(pre + "table/queued_bytes", s.queued_bytes);
+}
+
 }  // namespace
 
 std::vector<admin::Item> ring_items(const PeerStatus& s) {
@@ -128,6 +150,7 @@ std::vector<admin::Item> stats_items(const PeerStatus& s) {
     if (const Journal* j = s.peer->journal(ns)) out.num(pre + "journal/height", j->height());
   }
   add_transport(out, s.loop->counters());
+  add_sessions(out, s.loop->sessions());
   out.num("storage/records", s.storage_records);
   return std::move(out.v);
 }

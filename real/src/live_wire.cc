@@ -24,6 +24,8 @@ const char* drop_name(Drop d) {
     case Drop::kNoAddress: return "no_address";
     case Drop::kAdminMalformed: return "admin_malformed";
     case Drop::kAdminUnexpected: return "admin_unexpected";
+    case Drop::kSession: return "session";
+    case Drop::kFalseIdentity: return "false_identity";
   }
   return "unknown";
 }

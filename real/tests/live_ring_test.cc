@@ -23,6 +23,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -34,6 +35,8 @@
 #include "kittengrad/real/live_address.h"
 #include "kittengrad/real/sqlite_storage.h"
 #include "kittengrad/rng.h"
+#include "kittengrad/real/session.h"
+#include "live_admin_client.h"
 #include "live_client_runner.h"
 
 namespace kittengrad::live {
@@ -176,7 +179,7 @@ class LiveRing : public ::testing::Test {
     ClientOptions o;
     o.peer = p.host_port();
     o.request_timeout_ms = 300;
-    auto r = ClientRunner::open(o, "default");
+    auto r = ClientRunner::open(o, "default", keypair_from_u64(0xC11E));
     EXPECT_TRUE(r.ok()) << r.error().detail;
     return r.ok() ? std::move(*r) : nullptr;
   }
@@ -437,6 +440,182 @@ TEST_F(LiveRing, GracefulLeaveHandsOffEverything) {
   ASSERT_TRUE(wait_healthy(std::chrono::seconds(40))) << "the ring did not become healthy again";
   const std::string again = read_file(leaver.log);
   EXPECT_NE(again.find("\"event\":\"restored\""), std::string::npos);
+}
+
+
+// A raw UDP socket on loopback that speaks the session protocol as any party could: it
+// makes sessions with its own key pair, and sends whatever bytes it likes.
+class Attacker {
+ public:
+  Attacker(const asio::ip::udp::endpoint& target, std::uint64_t key)
+      : target_(*address_of(target)),
+        table_(session::SessionConfig{}, keypair_from_u64(key), std::array<std::uint8_t, 32>{}) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    timeval tv{0, 200000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    to_.sin_family = AF_INET;
+    to_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to_.sin_port = htons(target.port());
+  }
+  ~Attacker() { ::close(fd_); }
+
+  void raw(std::span<const std::uint8_t> bytes) {
+    ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&to_), sizeof to_);
+  }
+  // Seals `plaintext` in this attacker's own (authenticated) session, handshaking first if
+  // needed; returns the sealed datagram it sent.
+  std::vector<std::uint8_t> sealed(std::span<const std::uint8_t> plaintext) {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      const session::Outbound out = table_.seal(target_, plaintext, LiveLoopClock::now());
+      if (table_.peer_at(target_, LiveLoopClock::now()) && !out.datagrams.empty()) {
+        raw(out.datagrams.back());
+        return out.datagrams.back();
+      }
+      for (const auto& d : out.datagrams) raw(d);
+      // The response completes the handshake and flushes what was queued.
+      std::vector<std::uint8_t> buf(2048);
+      const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+      if (n > 0) {
+        buf.resize(static_cast<std::size_t>(n));
+        const session::Inbound in = table_.on_datagram(target_, buf, LiveLoopClock::now());
+        for (const auto& d : in.replies) raw(d);
+        if (!in.replies.empty()) return in.replies.back();
+      }
+    }
+    ADD_FAILURE() << "the attacker could not make a session";
+    return {};
+  }
+  // A datagram sealed in the established session, not sent.
+  std::vector<std::uint8_t> seal_only(std::span<const std::uint8_t> plaintext) {
+    const session::Outbound out = table_.seal(target_, plaintext, LiveLoopClock::now());
+    EXPECT_EQ(out.datagrams.size(), 1u);
+    return out.datagrams.empty() ? std::vector<std::uint8_t>{} : out.datagrams.back();
+  }
+
+ private:
+  struct LiveLoopClock {
+    static Time now() {
+      return std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    }
+  };
+  Address target_;
+  session::SessionTable table_;
+  int fd_ = -1;
+  sockaddr_in to_{};
+};
+
+std::uint64_t stat(const std::vector<admin::Item>& items, const std::string& name) {
+  for (const admin::Item& i : items) {
+    if (i.name == name) {
+      if (const auto* v = std::get_if<std::uint64_t>(&i.value)) return *v;
+    }
+  }
+  ADD_FAILURE() << "no stat " << name;
+  return 0;
+}
+
+// Malformed, truncated, oversized, unauthenticated, replayed and forged datagrams, forged
+// entries inside a valid session, and a handshake flood, at one live peer: each is refused
+// and counted in its stats, an honest client is served throughout, and the peers' stores
+// hold exactly what the honest client wrote.
+TEST_F(LiveRing, AttacksAreRefusedCountedAndChangeNothing) {
+  make_peers(3);
+  start_all();
+  ASSERT_TRUE(wait_healthy(std::chrono::seconds(40))) << "the ring did not become healthy";
+  LivePeer& target = peers_[0];
+  auto target_ep = parse_host_port(target.host_port());
+  ASSERT_TRUE(target_ep.ok());
+  const KeyPair author = keypair_from_u64(7);
+  auto honest_writes = [&](std::size_t from, std::size_t n) {
+    std::vector<std::vector<Entry>> w;
+    for (std::size_t i = from; i < from + n; ++i) {
+      const Cid c = Cid::of_record("honest " + std::to_string(i));
+      w.push_back({make_entry(author, "default", c, c, static_cast<std::int64_t>(i))});
+    }
+    return w;
+  };
+  ASSERT_EQ(write_all(target, honest_writes(0, 50), 8).size(), 50u);
+
+  // The flood runs in its own thread for the whole attack: 10,000 initiations with valid
+  // signatures from fresh key pairs (made beforehand), sent from 50 source ports, again
+  // and again until the honest client is done.
+  std::vector<std::vector<std::uint8_t>> initiation_bytes;
+  for (std::uint64_t key = 1000; key < 11000; ++key) {
+    session::SessionTable t(session::SessionConfig{}, keypair_from_u64(key), std::array<std::uint8_t, 32>{});
+    const std::vector<std::uint8_t> nothing(8, 0);
+    const auto out = t.seal(*address_of(*target_ep), nothing,
+                            std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count());
+    initiation_bytes.insert(initiation_bytes.end(), out.datagrams.begin(), out.datagrams.end());
+  }
+  std::atomic<bool> flooding{true};
+  std::atomic<std::size_t> initiations{0};
+  std::thread flood([&] {
+    std::vector<std::unique_ptr<Attacker>> senders;
+    for (std::uint64_t k = 0; k < 50; ++k) senders.push_back(std::make_unique<Attacker>(*target_ep, k + 100));
+    for (std::size_t i = 0; flooding || i < initiation_bytes.size(); ++i) {
+      senders[i % senders.size()]->raw(initiation_bytes[i % initiation_bytes.size()]);
+      ++initiations;
+      if (i % 64 == 63) std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+  });
+
+  Attacker a(*target_ep, 42);
+  const std::vector<std::uint8_t> ping = codec::encode(Message{"default", Ping{7}});
+  // Malformed, truncated, oversized and unauthenticated (a whole valid message, unsealed).
+  a.raw(std::vector<std::uint8_t>{});
+  a.raw(std::vector<std::uint8_t>{4, 1, 2});
+  a.raw(std::vector<std::uint8_t>(65000, 0x04));
+  a.raw(ping);
+  // Inside its own valid session: a datagram replayed, one forged (a flipped byte), one
+  // whose plaintext does not decode, and a write of entries whose signatures are forged.
+  const std::vector<std::uint8_t> sealed_ping = a.sealed(ping);
+  ASSERT_FALSE(sealed_ping.empty());
+  a.raw(sealed_ping);  // replay
+  std::vector<std::uint8_t> forged = a.seal_only(ping);
+  ASSERT_FALSE(forged.empty());
+  forged[forged.size() / 2] ^= 0x20;
+  a.raw(forged);
+  (void)a.sealed(std::vector<std::uint8_t>{0x41, 0xff, 0xff});
+  Entry fake = make_entry(keypair_from_u64(666), "default", Cid::of_record("forged"),
+                          Cid::of_record("forged"), 1);
+  fake.signature[0] ^= 1;
+  (void)a.sealed(codec::encode(Message{"default", WriteRequest{9, {fake}}}));
+  // Claims of another identity: a Notify with peer 1's key, a LeaveNotice in its name.
+  (void)a.sealed(codec::encode(Message{"default", Notify{peers_[1].keys.public_key, {}}}));
+  const NodeRef other{peers_[1].keys.ring_id(), *address_of(*parse_host_port(peers_[1].host_port()))};
+  (void)a.sealed(codec::encode(Message{"default", LeaveNotice{other, {}, {}}}));
+
+  // Meanwhile an honest client writes and reads through the attacked peer.
+  const std::vector<Entry> during = write_all(target, honest_writes(50, 50), 8);
+  EXPECT_EQ(during.size(), 50u) << "the honest client was not served during the attack";
+  flooding = false;
+  flood.join();
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // replication settles
+
+  auto stats = ask_peer(*target_ep, admin::Query::kStats, std::chrono::milliseconds(3000));
+  ASSERT_TRUE(stats.ok()) << stats.error().detail;
+  EXPECT_GE(stat(*stats, "transport/dropped/session"), 3u + 2u);  // raw, replay and forged
+  EXPECT_GE(stat(*stats, "session/dropped/replayed"), 1u);
+  EXPECT_GE(stat(*stats, "session/dropped/forged"), 1u);
+  EXPECT_GE(stat(*stats, "transport/dropped/malformed"), 1u);
+  EXPECT_GE(stat(*stats, "counters/bad_signatures"), 1u);
+  EXPECT_EQ(stat(*stats, "transport/dropped/false_identity"), 2u);
+  EXPECT_GT(stat(*stats, "session/cookies_sent"), 0u) << "the flood never met a cookie";
+  // Cheap under the flood: far fewer signature checks than initiations.
+  EXPECT_LT(stat(*stats, "session/signatures_verified"), initiations / 4) << initiations << " initiations";
+  // Every peer holds the honest 100 entries (r = 3 of 3 peers) and nothing else.
+  for (const LivePeer& p : peers_) {
+    auto ps = ask_peer(*parse_host_port(p.host_port()), admin::Query::kStats, std::chrono::milliseconds(3000));
+    ASSERT_TRUE(ps.ok()) << ps.error().detail;
+    EXPECT_EQ(stat(*ps, "ns/default/store/entries"), 100u) << p.host_port();
+  }
 }
 
 }  // namespace

@@ -32,6 +32,7 @@
 #include "kittengrad/env.h"
 #include "kittengrad/real/codec.h"
 #include "kittengrad/real/live_admin.h"
+#include "kittengrad/real/session.h"
 #include "kittengrad/result.h"
 
 namespace kittengrad::live {
@@ -54,8 +55,10 @@ enum class Drop : std::uint8_t {
   kNoAddress,         // from an IPv6 endpoint, which has no core Address
   kAdminMalformed,    // an admin datagram that does not decode
   kAdminUnexpected,   // an admin datagram this node does not answer
+  kSession,           // refused by the session layer (counted by reason in sessions())
+  kFalseIdentity,     // a sender claiming a ring id or key its session did not prove
 };
-inline constexpr std::size_t kDropReasons = 9;
+inline constexpr std::size_t kDropReasons = 11;
 [[nodiscard]] const char* drop_name(Drop d);
 // The reason for a datagram that from_wire refused with `error`.
 [[nodiscard]] Drop drop_reason(std::span<const std::uint8_t> bytes, const Error& error);
@@ -77,6 +80,8 @@ struct TransportCounters {
 class Node {
  public:
   virtual ~Node() = default;
+  // A message from an authenticated sender (`from` proved it holds the key whose hash is
+  // its ring id; the loop has already refused senders claiming another).
   virtual void on_message(Address from, const Message& m) = 0;
   // An admin datagram (already decoded). Nodes that answer none keep the default: the
   // loop counts it as kAdminUnexpected.
@@ -110,11 +115,13 @@ class CoreNode final : public Node {
 
 class LiveLoop final : public Clock, public Network {
  public:
-  // Binds a UDP socket at `listen` (port 0: any free port).
+  // Binds a UDP socket at `listen` (port 0: any free port). Every core message in and out
+  // travels in an authenticated session (session.h) under `identity`.
   [[nodiscard]] static Result<std::unique_ptr<LiveLoop>> open(asio::io_context& io,
                                                               const asio::ip::udp::endpoint& listen,
                                                               codec::NamespaceTable served,
-                                                              std::size_t max_datagram_bytes);
+                                                              std::size_t max_datagram_bytes,
+                                                              const KeyPair& identity);
   ~LiveLoop() override;
   LiveLoop(const LiveLoop&) = delete;
   LiveLoop& operator=(const LiveLoop&) = delete;
@@ -131,6 +138,7 @@ class LiveLoop final : public Clock, public Network {
   // The local endpoint as a core Address (nullopt when bound to IPv6).
   [[nodiscard]] std::optional<Address> local_address() const;
   [[nodiscard]] const TransportCounters& counters() const { return counters_; }
+  [[nodiscard]] const session::SessionTable& sessions() const { return *sessions_; }
   [[nodiscard]] std::size_t max_datagram_bytes() const { return max_datagram_bytes_; }
   [[nodiscard]] const codec::NamespaceTable& served() const { return served_; }
 
@@ -144,7 +152,11 @@ class LiveLoop final : public Clock, public Network {
 
  private:
   LiveLoop(asio::io_context& io, asio::ip::udp::socket socket, codec::NamespaceTable served,
-           std::size_t max_datagram_bytes);
+           std::size_t max_datagram_bytes, const KeyPair& identity);
+  // Session time: wall-clock µs (handshake timestamps must grow across restarts).
+  [[nodiscard]] static Time session_now();
+  // False for a message whose sender claims an identity its session did not prove.
+  [[nodiscard]] static bool claims_hold(const Message& m, Address from, const PublicKey& key);
   void receive();
   void handle(std::size_t n, const asio::ip::udp::endpoint& from);
   void arm();
@@ -155,6 +167,7 @@ class LiveLoop final : public Clock, public Network {
   asio::steady_timer timer_;
   codec::NamespaceTable served_;
   std::size_t max_datagram_bytes_;
+  std::unique_ptr<session::SessionTable> sessions_;
   Node* node_ = nullptr;
   bool stopped_ = false;
   std::optional<Time> armed_;  // when the timer is set to fire
