@@ -2,10 +2,12 @@
 #include "kittengrad/real/live_commands.h"
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <iostream>
 
 #include "live_client.h"
 #include "live_daemon.h"
+#include "live_subscribe.h"
 #include "live_operator.h"
 
 namespace kittengrad::live {
@@ -21,6 +23,8 @@ struct LiveCommands::Impl {
   CLI::App* update = nullptr;
   CLI::App* lookup = nullptr;
   CLI::App* route = nullptr;
+  CLI::App* subscribe = nullptr;
+  SubscribeOptions follow;
   ClientOptions client;
   RecordSource source;
   std::string batch;
@@ -101,6 +105,20 @@ void LiveCommands::add_client_commands(CLI::App& app) {
   i.lookup->add_option("canonical", i.canonical, "the canonical's CID")->required();
   i.route = client_command("route", "the canonical's replicas, as HOST:PORT lines");
   i.route->add_option("canonical", i.canonical, "the canonical's CID")->required();
+  i.subscribe = app.add_subcommand("subscribe", "follow a peer's journal (JSON lines)");
+  i.subscribe->add_option("--peer", i.follow.peer, "HOST:PORT of the peer")->required();
+  i.subscribe->add_option("--namespace", i.follow.ns, "namespace")->capture_default_str();
+  i.subscribe->add_option("--from", i.follow.from, "first block height (resume: last printed + 1)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  i.subscribe->add_flag("--until-caught-up", i.follow.until_caught_up,
+                        "exit once the backlog is printed");
+  i.subscribe->add_option("--identity", i.follow.identity,
+                          "key file of the session (created on first use); default " +
+                              default_data_path("identity.key"));
+  i.subscribe->add_option("--timeout-ms", i.follow.timeout_ms, "to reach the peer at the start")
+      ->check(CLI::Range(1L, 600000L))
+      ->capture_default_str();
 }
 
 LiveCommands::~LiveCommands() = default;
@@ -121,6 +139,13 @@ std::optional<int> LiveCommands::run() const {
   if (*i.update) return run_update(i.client, i.canonical, i.source);
   if (*i.lookup) return run_lookup(i.client, i.canonical);
   if (*i.route) return run_route(i.client, i.canonical);
+  if (*i.subscribe) {
+    SubscribeOptions o = i.follow;
+    if (o.identity.empty()) o.identity = default_data_path("identity.key");
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(o.identity).parent_path(), ec);
+    return run_subscribe(o);
+  }
   if (*i.stats) {
     OperatorOptions o = i.stats_options;
     o.timeout = std::chrono::milliseconds(i.stats_timeout_ms);

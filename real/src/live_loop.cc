@@ -46,6 +46,15 @@ Result<std::unique_ptr<LiveLoop>> LiveLoop::open(asio::io_context& io,
 }
 
 namespace {
+// A handshake takes a round trip; what the core sends meanwhile waits in the session's
+// queue. A window of a transfer (64) or a client's burst of requests must fit, or half of
+// it would be dropped and wait for the core's retries (the client's 1 s request timeout).
+session::SessionConfig session_config() {
+  session::SessionConfig c;
+  c.queue_per_peer_max = 256;
+  return c;
+}
+
 std::array<std::uint8_t, 32> random_seed() {
   std::array<std::uint8_t, 32> seed{};
   randombytes_buf(seed.data(), seed.size());
@@ -61,7 +70,7 @@ LiveLoop::LiveLoop(asio::io_context& io, asio::ip::udp::socket socket,
       timer_(io),
       served_(std::move(served)),
       max_datagram_bytes_(max_datagram_bytes),
-      sessions_(std::make_unique<session::SessionTable>(session::SessionConfig{}, identity,
+      sessions_(std::make_unique<session::SessionTable>(session_config(), identity,
                                                         random_seed())),
       buffer_(kReceiveBufferBytes) {}
 

@@ -210,3 +210,85 @@ def test_taken_port_is_refused_with_exit_1(ring):
         assert proc.wait(timeout=10) == 1
     events = ring.log_events(port)
     assert events[-1]["event"] == "listen_failed" and str(port) in events[-1]["error"]
+
+
+def test_client_commands_and_subscribe(ring, tmp_path):
+    """insert, update, lookup, route, insert --batch and subscribe, as a user runs them:
+    the JSON shapes and exit codes of DESIGN.md, the blockstore, and a journal followed
+    to its end and resumed from a height."""
+    ports = free_udp_ports(3)
+    ring.start(ports[0], [])
+    for p in ports[1:]:
+        ring.start(p, [f"127.0.0.1:{ports[0]}"])
+    wait_healthy(ports, time.monotonic() + DEADLINE_S)
+    peer = f"127.0.0.1:{ports[1]}"
+    home = ["--identity", tmp_path / "me.key"]
+    blocks = ["--blocks", tmp_path / "blocks"]
+    record = tmp_path / "record.txt"
+    record.write_text("a record of kittengrad\n")
+
+    r = run("insert", "--peer", peer, "--record", record, *home, *blocks, "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert list(out) == ["canonical", "update", "acked"] and out["acked"] is True
+    canonical = out["canonical"]
+    assert (tmp_path / "blocks" / canonical).read_bytes() == record.read_bytes()
+    assert (tmp_path / "me.key").stat().st_mode & 0o777 == 0o600
+
+    update = tmp_path / "update.txt"
+    update.write_text("an update\n")
+    r = run("update", canonical, "--peer", f"127.0.0.1:{ports[2]}", "--record", update,
+            *home, *blocks, "--json")
+    assert r.returncode == 0, r.stderr
+    updated = json.loads(r.stdout)["update"]
+
+    r = run("lookup", canonical, "--peer", f"127.0.0.1:{ports[0]}", *home, "--json")
+    assert r.returncode == 0, r.stderr
+    looked = json.loads(r.stdout)
+    assert looked["canonical"] == canonical
+    assert [u["cid"] for u in looked["updates"]] == [canonical, updated]
+    assert all(set(u) == {"cid", "author", "timestamp_ms"} for u in looked["updates"])
+
+    r = run("route", canonical, "--peer", peer, *home)
+    assert r.returncode == 0 and sorted(r.stdout.split()) == sorted(f"127.0.0.1:{p}" for p in ports)
+
+    batch = tmp_path / "batch.jsonl"
+    lines = []
+    for i in range(40):
+        (tmp_path / f"b{i}").write_text(f"batch record {i}")
+        lines.append(json.dumps({"record": f"b{i}"}))
+    lines.append(json.dumps({"cid": updated, "canonical": canonical}))
+    batch.write_text("\n".join(lines) + "\n")
+    r = run("insert", "--batch", batch, "--peer", peer, *home, *blocks, "--json")
+    assert r.returncode == 0, r.stderr
+    results = [json.loads(l) for l in r.stdout.splitlines()]
+    assert len(results) == 41 and all(x["acked"] for x in results)
+
+    # Bad input exits 2 and names what is wrong; an unreachable peer exits 1 and is named.
+    r = run("lookup", "not-a-cid", "--peer", peer, *home)
+    assert r.returncode == 2 and "not-a-cid" in r.stderr
+    batch.write_text('{"record": "b0", "colour": "red"}\n')
+    r = run("insert", "--batch", batch, "--peer", peer, *home, *blocks)
+    assert r.returncode == 2 and ":1:" in r.stderr and "colour" in r.stderr
+    dead = free_udp_ports(1)[0]
+    t0 = time.monotonic()
+    r = run("lookup", canonical, "--peer", f"127.0.0.1:{dead}", *home, "--timeout-ms", 1500)
+    assert r.returncode == 1 and f"127.0.0.1:{dead}" in r.stderr
+    assert time.monotonic() - t0 < 5
+
+    # Follow a journal to its end: every entry the peer journalled comes, in height order,
+    # then the marker; resuming from a height prints only what follows it.
+    time.sleep(2)  # blocks are cut every few seconds
+    r = run("subscribe", "--peer", peer, "--until-caught-up", *home, timeout=30)
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(l) for l in r.stdout.splitlines()]
+    assert lines[-1]["caught_up"] is True
+    blocks_seen = [l for l in lines if "entries" in l]
+    heights = [b["height"] for b in blocks_seen]
+    assert heights == list(range(1, len(heights) + 1)) and lines[-1]["height"] == heights[-1]
+    seen = {(e["canonical"], e["update"]) for b in blocks_seen for e in b["entries"]}
+    assert (canonical, updated) in seen and (canonical, canonical) in seen
+    r = run("subscribe", "--peer", peer, "--until-caught-up", "--from", heights[-1], *home,
+            timeout=30)
+    again = [json.loads(l) for l in r.stdout.splitlines()]
+    assert [b["height"] for b in again if "entries" in b] == [heights[-1]]

@@ -139,6 +139,8 @@ class LiveLoop final : public Clock, public Network {
   [[nodiscard]] std::optional<Address> local_address() const;
   [[nodiscard]] const TransportCounters& counters() const { return counters_; }
   [[nodiscard]] const session::SessionTable& sessions() const { return *sessions_; }
+  // Session time: wall-clock µs (handshake timestamps must grow across restarts).
+  [[nodiscard]] static Time session_now();
   [[nodiscard]] std::size_t max_datagram_bytes() const { return max_datagram_bytes_; }
   [[nodiscard]] const codec::NamespaceTable& served() const { return served_; }
 
@@ -153,8 +155,6 @@ class LiveLoop final : public Clock, public Network {
  private:
   LiveLoop(asio::io_context& io, asio::ip::udp::socket socket, codec::NamespaceTable served,
            std::size_t max_datagram_bytes, const KeyPair& identity);
-  // Session time: wall-clock µs (handshake timestamps must grow across restarts).
-  [[nodiscard]] static Time session_now();
   // False for a message whose sender claims an identity its session did not prove.
   [[nodiscard]] static bool claims_hold(const Message& m, Address from, const PublicKey& key);
   void receive();
