@@ -5,7 +5,7 @@
 #                 libFuzzer target for a few seconds on its committed corpus
 JOBS ?= $(shell nproc)
 
-.PHONY: demo test setup build build-asan bench clean fuzz-codec fuzz-session
+.PHONY: demo test setup build build-asan bench clean fuzz-codec fuzz-session fuzz-records
 
 setup:
 	@bash tools/setup-debian.sh
@@ -30,6 +30,7 @@ test: build build-asan
 	ctest --preset asan -j $(JOBS)
 	$(MAKE) fuzz-codec FUZZ_SECONDS=5
 	$(MAKE) fuzz-session FUZZ_SECONDS=5
+	$(MAKE) fuzz-records FUZZ_SECONDS=5
 
 bench: build
 	./build/bench/kg_bench --benchmark_counters_tabular=true
@@ -52,6 +53,14 @@ fuzz-session: setup
 	mkdir -p build-fuzz/corpus/session
 	./build-fuzz/fuzz/session_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	  build-fuzz/corpus/session fuzz/corpus/session
+
+# The storage records' decoders (what a peer reads back from its database), the same way.
+fuzz-records: setup
+	cmake --preset fuzz
+	cmake --build build-fuzz --target records_fuzz -j $(JOBS)
+	mkdir -p build-fuzz/corpus/records
+	./build-fuzz/fuzz/records_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  build-fuzz/corpus/records fuzz/corpus/records
 
 clean:
 	rm -rf build build-asan build-fuzz
