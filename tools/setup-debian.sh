@@ -8,6 +8,7 @@ packages=(
   libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsimgrid-dev libboost-graph-dev libeigen3-dev libhdf5-dev hdf5-tools
   pybind11-dev python3-pybind11 libasio-dev libsqlite3-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
+  libcpp-httplib-dev
   python3 python3-dev python3-venv python3-pip python3-setuptools python3-wheel
   python3-numpy python3-h5py python3-pandas python3-matplotlib python3-pytest python3-tqdm
   python3-distributed jupyter-nbconvert python3-nbclient python3-nbformat python3-ipykernel

@@ -222,8 +222,7 @@ class Reader {
     auto s = string_of("metrics_listen", v);
     if (!s) return s.error();
     if (!s->empty()) {
-      return fail("metrics_listen", "the Prometheus endpoint is not built into this kittengrad; "
-                                    "leave it \"\" and read counters with `kittengrad stats --json`");
+      if (auto ep = parse_host_port(*s); !ep) return fail("metrics_listen", ep.error().detail);
     }
     c_.metrics_listen = *s;
     return true;

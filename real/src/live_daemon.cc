@@ -21,6 +21,7 @@
 #include "kittengrad/real/live_loop.h"
 #include "kittengrad/real/identity_file.h"
 #include "kittengrad/real/sqlite_storage.h"
+#include "live_metrics.h"
 #include "live_peer_items.h"
 
 namespace kittengrad::live {
@@ -62,6 +63,7 @@ class PeerDaemon final : public Node {
         signals_(io, SIGTERM, SIGINT),
         probe_timer_(io),
         progress_timer_(io),
+        metrics_timer_(io),
         started_(std::chrono::steady_clock::now()) {
     for (const std::string& ns : config_.namespaces) peer_.serve(ns);
   }
@@ -74,6 +76,16 @@ class PeerDaemon final : public Node {
 
   // The lifecycle call: a new ring, or asking the bootstraps.
   int start() {
+    if (!config_.metrics_listen.empty()) {
+      auto m = MetricsServer::start(config_.metrics_listen);
+      if (!m) {
+        log_.error("metrics_failed", {{"error", m.error().detail}});
+        return kCannotStart;
+      }
+      metrics_ = std::move(*m);
+      log_.info("metrics_listening", {{"metrics_listen", config_.metrics_listen}});
+      publish_metrics();
+    }
     signals_.async_wait([this](const asio::error_code& ec, int sig) {
       if (!ec) on_signal(sig);
     });
@@ -113,15 +125,19 @@ class PeerDaemon final : public Node {
   // ---- Node ----
   void on_message(Address from, const Message& m) override { peer_.on_datagram(from, m); }
 
+  [[nodiscard]] PeerStatus status() const {
+    return PeerStatus{.peer = &peer_,
+                      .loop = &loop_,
+                      .namespaces = config_.namespaces,
+                      .uptime_s = seconds_since(started_),
+                      .leaving = leaving_,
+                      .storage_records = storage_.counters().records};
+  }
+
   bool on_admin(const asio::ip::udp::endpoint& from, const admin::Datagram& d) override {
     if (const auto* reply = std::get_if<admin::Reply>(&d)) return on_probe_reply(from, *reply);
     const auto& request = std::get<admin::Request>(d);
-    const PeerStatus status{.peer = &peer_,
-                            .loop = &loop_,
-                            .namespaces = config_.namespaces,
-                            .uptime_s = seconds_since(started_),
-                            .leaving = leaving_,
-                            .storage_records = storage_.counters().records};
+    const PeerStatus status = this->status();
     const std::vector<admin::Item> items =
         request.query == admin::Query::kRing ? ring_items(status) : stats_items(status);
     const admin::Reply reply = admin::paged_reply(request, items, config_.peer.message_budget());
@@ -154,6 +170,15 @@ class PeerDaemon final : public Node {
     std::string out;
     for (const std::string& s : v) out += (out.empty() ? "" : ",") + s;
     return out;
+  }
+
+  // The Prometheus snapshot, once a second, made on the loop's thread.
+  void publish_metrics() {
+    metrics_->publish(prometheus_text(stats_items(status())));
+    metrics_timer_.expires_after(std::chrono::seconds(1));
+    metrics_timer_.async_wait([this](const asio::error_code& ec) {
+      if (!ec && !done_) publish_metrics();
+    });
   }
 
   // ---- joining ----
@@ -269,6 +294,7 @@ class PeerDaemon final : public Node {
     signals_.cancel(ignored);
     probe_timer_.cancel();
     progress_timer_.cancel();
+    metrics_timer_.cancel();
     loop_.stop();
   }
 
@@ -282,6 +308,8 @@ class PeerDaemon final : public Node {
   asio::signal_set signals_;
   asio::steady_timer probe_timer_;
   asio::steady_timer progress_timer_;
+  asio::steady_timer metrics_timer_;
+  std::unique_ptr<MetricsServer> metrics_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point leave_started_;
   std::vector<asio::ip::udp::endpoint> bootstraps_;

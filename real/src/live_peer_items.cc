@@ -147,7 +147,10 @@ std::vector<admin::Item> stats_items(const PeerStatus& s) {
       out.num(pre + "store/keys", st->key_count());
       out.num(pre + "store/entries", st->entry_count());
     }
-    if (const Journal* j = s.peer->journal(ns)) out.num(pre + "journal/height", j->height());
+    if (const Journal* j = s.peer->journal(ns)) {
+      out.num(pre + "journal/height", j->height());
+      out.num(pre + "journal/pending", j->pending().size());  // entries not yet in a block
+    }
   }
   add_transport(out, s.loop->counters());
   add_sessions(out, s.loop->sessions());

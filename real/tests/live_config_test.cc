@@ -130,7 +130,7 @@ TEST(LiveConfig, BadTopLevelValuesNamedWithLine) {
       {"bootstrap = [\"127.0.0.1\"]", "peer.toml:4: bootstrap: '127.0.0.1': expected HOST:PORT"},
       {"bootstrap = [\"127.0.0.1:0\"]", "peer.toml:4: bootstrap: '127.0.0.1:0': the port"},
       {"bootstrap = [7400]", "peer.toml:4: bootstrap: must be an array of strings"},
-      {"metrics_listen = \"127.0.0.1:9100\"", "peer.toml:4: metrics_listen: the Prometheus"},
+      {"metrics_listen = \"127.0.0.1\"", "peer.toml:4: metrics_listen: '127.0.0.1': expected HOST:PORT"},
       {"overlay = 3", "peer.toml:4: overlay: must be a table"},
   };
   const std::string base = "listen = \"127.0.0.1:7400\"\nidentity = \"k\"\ndata_dir = \"d\"\n";

@@ -54,7 +54,8 @@ def write_config(path, port, bootstrap, extra=""):
         f'stabilize_interval_s = 0.3\n'
         f'check_predecessor_interval_s = 0.3\n'
         f'fix_fingers_interval_s = 1\n'
-        f'request_timeout_ms = 200\n')
+        f'request_timeout_ms = 200\n'
+        f'journal_block_interval_s = 1\n')
 
 
 class Ring:
@@ -278,7 +279,14 @@ def test_client_commands_and_subscribe(ring, tmp_path):
 
     # Follow a journal to its end: every entry the peer journalled comes, in height order,
     # then the marker; resuming from a height prints only what follows it.
-    time.sleep(2)  # blocks are cut every few seconds
+    # Blocks are cut every second (journal_block_interval_s): wait until the entries written
+    # above (43 on this peer, a replica of every key) are all in blocks.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        st = json.loads(run("stats", "--peer", peer, "--json").stdout)["ns"]["default"]
+        if st["journal"]["height"] > 0 and st["journal"]["pending"] == 0:
+            break
+        time.sleep(0.3)
     r = run("subscribe", "--peer", peer, "--until-caught-up", *home, timeout=30)
     assert r.returncode == 0, r.stderr
     lines = [json.loads(l) for l in r.stdout.splitlines()]
@@ -292,3 +300,33 @@ def test_client_commands_and_subscribe(ring, tmp_path):
             timeout=30)
     again = [json.loads(l) for l in r.stdout.splitlines()]
     assert [b["height"] for b in again if "entries" in b] == [heights[-1]]
+
+
+def test_prometheus_endpoint(ring, tmp_path):
+    """metrics_listen serves the stats as Prometheus text, refreshed each second."""
+    import urllib.request
+    port = free_udp_ports(1)[0]
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        metrics_port = s.getsockname()[1]
+    cfg = tmp_path / f"peer-{port}.toml"
+    write_config(cfg, port, [], extra=f'metrics_listen = "127.0.0.1:{metrics_port}"\n')
+    log = open(tmp_path / f"peer-{port}.log", "w")
+    ring.logs[port] = tmp_path / f"peer-{port}.log"
+    ring.procs[port] = subprocess.Popen([BINARY, "peer", "--config", str(cfg)],
+                                        stdout=subprocess.DEVNULL, stderr=log, cwd=tmp_path)
+    log.close()
+    deadline = time.monotonic() + 20  # a lone peer: it created the ring, so it is joined
+    text = ""
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as r:
+                text = r.read().decode()
+            if 'kittengrad_joined{ns="default"} 1' in text:
+                break
+        except OSError:
+            pass
+        time.sleep(0.3)
+    assert 'kittengrad_joined{ns="default"} 1' in text, text[:500]
+    assert "kittengrad_transport_datagrams_in " in text
+    assert "kittengrad_session_signatures_verified " in text
