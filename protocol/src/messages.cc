@@ -3,6 +3,7 @@
 // LEB128 varints for ids and counts, fixed sizes for ids, keys, hashes and signatures.
 #include "kittengrad/messages.h"
 
+#include <algorithm>
 #include <array>
 
 #include "wire_util.h"
@@ -14,10 +15,14 @@ namespace {
 using detail::Overloaded;
 constexpr std::size_t varint(std::uint64_t v) { return detail::varint_size(v); }
 
-constexpr std::size_t kNodeRefBytes = kNodeRefWireBytes;
+std::size_t node(const NodeRef& n) { return 32 + address_wire_bytes(n.addr); }
 constexpr std::size_t kRangeBytes = 64;
 
-std::size_t nodes(const std::vector<NodeRef>& v) { return varint(v.size()) + v.size() * kNodeRefBytes; }
+std::size_t nodes(const std::vector<NodeRef>& v) {
+  std::size_t n = varint(v.size());
+  for (const NodeRef& r : v) n += node(r);
+  return n;
+}
 
 std::size_t entries(const std::vector<Entry>& v) {
   std::size_t n = varint(v.size());
@@ -59,14 +64,14 @@ std::size_t body_size(const Body& body) {
           [](const FindSuccessorReply& m) { return varint(m.req) + 1 + nodes(m.nodes); },
           [](const GetNeighbours& m) { return varint(m.req); },
           [](const GetNeighboursReply& m) {
-            return varint(m.req) + 1 + (m.predecessor ? kNodeRefBytes : 0) +
+            return varint(m.req) + 1 + (m.predecessor ? node(*m.predecessor) : 0) +
                    nodes(m.successors) + nodes(m.predecessors) + varint(m.journal_height);
           },
           [](const Notify& m) { return 32 + nodes(m.predecessors); },
           [](const Ping& m) { return varint(m.req); },
           [](const Pong& m) { return varint(m.req) + nodes(m.predecessors); },
           [](const LeaveNotice& m) {
-            return kNodeRefBytes + nodes(m.successors) + nodes(m.predecessors);
+            return node(m.leaving) + nodes(m.successors) + nodes(m.predecessors);
           },
           [](const WriteRequest& m) { return varint(m.req) + entries(m.entries); },
           [](const ReadRequest& m) {
@@ -142,8 +147,10 @@ constexpr std::array<const char*, kMessageKinds> kKindNames = {
 }  // namespace
 
 void fit_to_limits(Body& body, const MessageLimits& limits) {
+  std::vector<std::vector<NodeRef>*> lists;
   auto cut = [&](std::vector<NodeRef>& v) {
     if (v.size() > limits.nodes_per_list) v.resize(limits.nodes_per_list);
+    lists.push_back(&v);
   };
   std::visit(Overloaded{
                  [&](FindSuccessorReply& m) { cut(m.nodes); },
@@ -164,6 +171,15 @@ void fit_to_limits(Body& body, const MessageLimits& limits) {
                  [](auto&) {},
              },
              body);
+  // Lists are counted for IPv4 nodes (kNodeRefWireBytes); an IPv6 node is 12 bytes longer,
+  // so a list of them may still not fit: the longest list loses its last (least useful)
+  // nodes until the message fits.
+  while (!lists.empty() && kEnvelopeBytes + body_size(body) > limits.budget) {
+    std::vector<NodeRef>* longest = *std::max_element(
+        lists.begin(), lists.end(), [](const auto* a, const auto* b) { return a->size() < b->size(); });
+    if (longest->empty()) break;
+    longest->pop_back();
+  }
 }
 
 std::size_t message_kind_index(const Body& b) { return b.index(); }

@@ -5,6 +5,8 @@
 #include <asio/ip/address.hpp>
 #include <charconv>
 
+#include "kittengrad/real/address_book.h"
+
 namespace kittengrad::live {
 
 namespace {
@@ -43,6 +45,11 @@ Result<HostPort> split(std::string_view text) {
 }  // namespace
 
 asio::ip::udp::endpoint endpoint_of(Address a) {
+  if (codec::is_ipv6_handle(a)) {
+    const std::optional<codec::Ipv6Endpoint> e = codec::address_book().find(a);
+    if (!e) return {};  // not a handle of this process: nowhere (sends to it fail, counted)
+    return {asio::ip::address_v6(e->address), e->port};
+  }
   return {asio::ip::address_v4(static_cast<asio::ip::address_v4::uint_type>(a >> 16)),
           static_cast<unsigned short>(a & 0xffff)};
 }
@@ -54,7 +61,7 @@ std::optional<Address> address_of(const asio::ip::udp::endpoint& e) {
   } else if (e.address().to_v6().is_v4_mapped()) {
     v4 = asio::ip::make_address_v4(asio::ip::v4_mapped, e.address().to_v6());
   } else {
-    return std::nullopt;
+    return codec::address_book().intern(codec::Ipv6Endpoint{e.address().to_v6().to_bytes(), e.port()});
   }
   return static_cast<Address>(v4.to_uint()) << 16 | e.port();
 }
@@ -92,5 +99,17 @@ std::string format_endpoint(const asio::ip::udp::endpoint& e) {
 }
 
 std::string format_address(Address a) { return format_endpoint(endpoint_of(a)); }
+
+asio::ip::udp::endpoint local_endpoint_for(const asio::ip::udp::endpoint& remote) {
+  const bool v4 = remote.address().is_v4();
+  if (remote.address().is_loopback()) {
+    return {v4 ? asio::ip::address(asio::ip::address_v4::loopback())
+               : asio::ip::address(asio::ip::address_v6::loopback()),
+            0};
+  }
+  return {v4 ? asio::ip::address(asio::ip::address_v4::any())
+             : asio::ip::address(asio::ip::address_v6::any()),
+          0};
+}
 
 }  // namespace kittengrad::live

@@ -22,26 +22,18 @@ namespace kittengrad::live {
 // submits more from there).
 class ClientRunner final : public Node {
  public:
-  // A socket on loopback (for a loopback gateway) or any IPv4 address, a Client that asks
-  // o.peer first. Errors: the gateway does not parse or is IPv6, the socket cannot bind.
+  // A socket of the gateway's address family (loopback for a loopback gateway), a Client
+  // that asks o.peer first. Errors: the gateway does not parse, the socket cannot bind.
   [[nodiscard]] static Result<std::unique_ptr<ClientRunner>> open(const ClientOptions& o, const std::string& ns,
                                                      const KeyPair& identity) {
     auto gateway = resolve_host_port(o.peer);
     if (!gateway) return gateway.error();
     const std::optional<Address> gateway_addr = address_of(*gateway);
-    if (!gateway_addr) {
-      return Error{ErrorCode::kBadRequest, "peer " + o.peer +
-                                               ": peers of a ring are reached over IPv4; give "
-                                               "its IPv4 address"};
-    }
+    if (!gateway_addr) return Error{ErrorCode::kOverloaded, "the address book is full"};
     codec::NamespaceTable served;
     if (auto added = served.add(ns); !added) return added.error();
     std::unique_ptr<ClientRunner> r(new ClientRunner());
-    const asio::ip::udp::endpoint local(gateway->address().is_loopback()
-                                            ? asio::ip::address(asio::ip::address_v4::loopback())
-                                            : asio::ip::address(asio::ip::address_v4::any()),
-                                        0);
-    auto loop = LiveLoop::open(r->io_, local, std::move(served), o.max_datagram_bytes, identity);
+    auto loop = LiveLoop::open(r->io_, local_endpoint_for(*gateway), std::move(served), o.max_datagram_bytes, identity);
     if (!loop) return loop.error();
     r->loop_ = std::move(*loop);
     r->gateway_ = *gateway_addr;

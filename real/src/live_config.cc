@@ -142,10 +142,6 @@ class Reader {
     if (!s) return s.error();
     auto ep = parse_host_port(*s);
     if (!ep) return fail("listen", ep.error().detail);
-    if (!ep->address().is_v4()) {
-      return fail("listen", "must be an IPv4 address for now (got " + *s +
-                                "): the ring's addresses are IPv4 and port, 48 bits");
-    }
     if (ep->address().is_unspecified()) {
       return fail("listen", "must be the address other peers reach this one at, not " + *s +
                                 " (it is what the ring tells them)");
@@ -186,8 +182,6 @@ class Reader {
         if (ep.error().detail.find("not a numeric") == std::string::npos) {
           return fail("bootstrap", ep.error().detail);
         }
-      } else if (!ep->address().is_v4()) {
-        return fail("bootstrap", "'" + b + "': must be an IPv4 address for now");
       }
     }
     return true;

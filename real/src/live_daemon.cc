@@ -106,14 +106,14 @@ class PeerDaemon final : public Node {
         log_.warn("bootstrap_unresolved", {{"bootstrap", b}, {"error", ep.error().detail}});
         continue;
       }
-      if (!address_of(*ep)) {
-        log_.warn("bootstrap_not_ipv4", {{"bootstrap", b}});
+      if (ep->address().is_v4() != loop_.local_endpoint().address().is_v4() || !address_of(*ep)) {
+        log_.warn("bootstrap_other_family", {{"bootstrap", b}});
         continue;
       }
       bootstraps_.push_back(*ep);
     }
     if (bootstraps_.empty()) {
-      log_.error("no_bootstrap", {{"error", "no bootstrap peer resolves to an IPv4 address"}});
+      log_.error("no_bootstrap", {{"error", "no bootstrap peer resolves to an address of the listen address's family"}});
       return kCannotStart;
     }
     probe();

@@ -182,10 +182,7 @@ int run_subscribe(const SubscribeOptions& o) {
   auto peer = resolve_host_port(o.peer);
   if (!peer) return std::cerr << "kittengrad subscribe: " << peer.error().detail << "\n", kBadInput;
   const std::optional<Address> addr = address_of(*peer);
-  if (!addr) {
-    std::cerr << "kittengrad subscribe: peers of a ring are reached over IPv4; give its IPv4 address\n";
-    return kBadInput;
-  }
+  if (!addr) return std::cerr << "kittengrad subscribe: the address book is full\n", kFailed;
   if (!crypto_init()) return kFailed;
   auto keys = load_or_create_identity(o.identity);
   if (!keys) return std::cerr << "kittengrad subscribe: " << keys.error().detail << "\n", kBadInput;
@@ -200,11 +197,7 @@ int run_subscribe(const SubscribeOptions& o) {
     return kBadInput;
   }
   asio::io_context io;
-  const asio::ip::udp::endpoint local(peer->address().is_loopback()
-                                          ? asio::ip::address(asio::ip::address_v4::loopback())
-                                          : asio::ip::address(asio::ip::address_v4::any()),
-                                      0);
-  auto loop = LiveLoop::open(io, local, std::move(served), o.max_datagram_bytes, *keys);
+  auto loop = LiveLoop::open(io, local_endpoint_for(*peer), std::move(served), o.max_datagram_bytes, *keys);
   if (!loop) return std::cerr << "kittengrad subscribe: " << loop.error().detail << "\n", kFailed;
   Subscriber s(io, **loop, o, *addr, *head);
   asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -30,7 +30,7 @@ void ring_id(IO& io, const char* what, Like<IO, RingId>& id) {
 template <typename IO>
 void node(IO& io, Like<IO, NodeRef>& n) {
   ring_id(io, "node.id", n.id);
-  io.u48("node.addr", n.addr);
+  io.address("node.addr", n.addr);
 }
 
 template <typename IO>

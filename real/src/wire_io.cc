@@ -2,7 +2,10 @@
 // the field's range), flags and error codes in range, trailing bytes.
 #include "wire_io.h"
 
+#include <cassert>
 #include <limits>
+
+#include "kittengrad/real/address_book.h"
 
 namespace kittengrad::codec::detail {
 
@@ -126,6 +129,42 @@ void Reader::expect_end() {
   if (!failed_ && pos_ != in_.size()) {
     fail("end", std::to_string(in_.size() - pos_) + " trailing bytes");
   }
+}
+
+namespace {
+constexpr std::uint8_t kFamilyIpv4 = 4;
+constexpr std::uint8_t kFamilyIpv6 = 6;
+}  // namespace
+
+void Writer::address(const char* what, Address a) {
+  if (!is_ipv6_handle(a)) {
+    u8(what, kFamilyIpv4);
+    fixed(a, 6);
+    return;
+  }
+  const std::optional<Ipv6Endpoint> e = address_book().find(a);
+  assert(e && "an IPv6 handle this process's address book did not make");
+  u8(what, kFamilyIpv6);
+  bytes(what, e->address);
+  fixed(e->port, 2);
+}
+
+void Reader::address(const char* what, Address& a) {
+  std::uint8_t family = 0;
+  u8(what, family);
+  if (failed()) return;
+  if (family == kFamilyIpv4) {
+    a = fixed(what, 6);
+    return;
+  }
+  if (family != kFamilyIpv6) return fail(what, "address family " + std::to_string(family));
+  Ipv6Endpoint e;
+  bytes(what, e.address);
+  e.port = static_cast<std::uint16_t>(fixed(what, 2));
+  if (failed()) return;
+  const std::optional<Address> handle = address_book().intern(e);
+  if (!handle) return fail(what, "the address book is full (" + std::to_string(kAddressBookMax) + " IPv6 endpoints)");
+  a = *handle;
 }
 
 }  // namespace kittengrad::codec::detail

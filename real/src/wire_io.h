@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kittengrad/messages.h"  // Address
 #include "kittengrad/result.h"
 
 namespace kittengrad::codec::detail {
@@ -57,6 +58,9 @@ class Writer {
     fixed(v, 6);
   }
   void u32(const char*, std::uint32_t v) { fixed(v, 4); }
+  // A node's address: family 4 and 6 bytes (IPv4 and port), or family 6 and 18 bytes (the
+  // IPv6 endpoint behind a handle of the process's address book).
+  void address(const char* what, Address a);
   void string(const char* what, const std::string& s) {
     varint(what, s.size());
     out_.insert(out_.end(), s.begin(), s.end());
@@ -129,6 +133,8 @@ class Reader {
   void i64(const char* what, std::int64_t& v) { v = static_cast<std::int64_t>(fixed(what, 8)); }
   void u48(const char* what, std::uint64_t& v) { v = fixed(what, 6); }
   void u32(const char* what, std::uint32_t& v) { v = static_cast<std::uint32_t>(fixed(what, 4)); }
+  // An IPv6 endpoint gets its handle from the process's address book (refused when full).
+  void address(const char* what, Address& a);
   void string(const char* what, std::string& s);
   void offset32(const char* what, std::uint32_t& pos, std::uint32_t base);
   template <typename T>

@@ -14,6 +14,7 @@
 
 #include "kittengrad/crypto.h"
 #include "kittengrad/overloaded.h"
+#include "kittengrad/real/address_book.h"
 #include "kittengrad/real/codec.h"
 #include "message_equal.h"
 #include "sample_messages.h"
@@ -380,6 +381,56 @@ TEST(Codec, DamagedEncodingsAreRefusedOrCanonical) {
       }
     }
   }
+}
+
+}  // namespace
+}  // namespace kittengrad
+
+namespace kittengrad {
+namespace {
+
+// IPv6 nodes travel whole (family 6, 16 bytes and a port) and come back as the handle the
+// process's address book gives that endpoint; IPv4 nodes keep their 48-bit value.
+TEST(CodecAddresses, Ipv6NodesTravelWholeAndComeBackAsTheirHandle) {
+  const auto t = served();
+  codec::Ipv6Endpoint e;
+  e.address[15] = 1;  // ::1
+  e.port = 7400;
+  const std::optional<Address> h = codec::address_book().intern(e);
+  ASSERT_TRUE(h.has_value());
+  Pong p{5, {NodeRef{RingId::from_u64(1), *h}, NodeRef{RingId::from_u64(2), (Address{0x7f000001} << 16) | 9}}};
+  const Message m{kNs, p};
+  const std::vector<std::uint8_t> bytes = codec::encode(m);
+  EXPECT_EQ(bytes.size(), wire_size(m));
+  EXPECT_EQ(wire_size(m), kEnvelopeBytes + 1 + 1 + (32 + 19) + (32 + 7));
+  auto back = codec::decode(bytes, t);
+  ASSERT_TRUE(back.ok()) << back.error().detail;
+  EXPECT_EQ(std::get<Pong>(back->body).predecessors, p.predecessors);
+  // A family byte other than 4 and 6 is refused, naming the field.
+  std::vector<std::uint8_t> bad = bytes;
+  bad[kEnvelopeBytes + 1 + 1 + 32] = 5;
+  EXPECT_NE(refused(bad, t).find("address family 5"), std::string::npos) << refused(bad, t);
+}
+
+// Node lists are counted for IPv4 nodes; lists of IPv6 nodes are cut by bytes, so every
+// message still fits the smallest datagram.
+TEST(CodecAddresses, ListsOfIpv6NodesAreCutToFit) {
+  const MessageLimits l = message_limits(kMaxDatagramBytesMin - kTransportOverheadBytes);
+  std::vector<NodeRef> v6;
+  for (std::uint16_t i = 0; i < 64; ++i) {
+    codec::Ipv6Endpoint e;
+    e.address[0] = 0x20;
+    e.address[15] = static_cast<std::uint8_t>(i);
+    e.port = static_cast<std::uint16_t>(1000 + i);
+    v6.push_back(NodeRef{RingId::from_u64(i), *codec::address_book().intern(e)});
+  }
+  Body b = GetNeighboursReply{UINT64_MAX, v6.front(), v6, v6, UINT64_MAX};
+  fit_to_limits(b, l);
+  const Message m{kNs, b};
+  EXPECT_LE(wire_size(m), l.budget);
+  const auto& r = std::get<GetNeighboursReply>(m.body);
+  EXPECT_GE(r.successors.size(), 3u) << "lists should lose only what does not fit";
+  EXPECT_EQ(codec::encode(m).size(), wire_size(m));
 }
 
 }  // namespace

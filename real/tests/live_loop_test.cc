@@ -58,7 +58,14 @@ TEST(LiveAddress, EndpointAndAddressRoundTrip) {
   EXPECT_EQ(format_address(*a), "10.1.2.3:7400");
   const udp::endpoint mapped(asio::ip::make_address("::ffff:10.1.2.3"), 7400);
   EXPECT_EQ(address_of(mapped), a);
-  EXPECT_FALSE(address_of(udp::endpoint(asio::ip::make_address("::1"), 7400)).has_value());
+  // An IPv6 endpoint gets a handle above 48 bits, the same one each time, and back.
+  const udp::endpoint v6(asio::ip::make_address("::1"), 7400);
+  const auto h = address_of(v6);
+  ASSERT_TRUE(h.has_value());
+  EXPECT_GE(*h, Address{1} << 48);
+  EXPECT_EQ(address_of(v6), h);
+  EXPECT_EQ(endpoint_of(*h), v6);
+  EXPECT_NE(address_of(udp::endpoint(asio::ip::make_address("::1"), 7401)), h);
   EXPECT_EQ(format_endpoint(udp::endpoint(asio::ip::make_address("::1"), 9)), "[::1]:9");
   auto parsed = parse_host_port("[::1]:9");
   ASSERT_TRUE(parsed.ok());

@@ -330,3 +330,55 @@ def test_prometheus_endpoint(ring, tmp_path):
     assert 'kittengrad_joined{ns="default"} 1' in text, text[:500]
     assert "kittengrad_transport_datagrams_in " in text
     assert "kittengrad_session_signatures_verified " in text
+
+
+def free_udp6_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.bind(("::1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def test_ring_over_ipv6(ring, tmp_path):
+    """Three peers on [::1]: the ring forms, health agrees, a client writes and reads."""
+    ports = free_udp6_ports(3)
+    for i, port in enumerate(ports):
+        cfg = tmp_path / f"peer-{port}.toml"
+        boot = [] if i == 0 else [f"[::1]:{ports[0]}"]
+        write_config(cfg, port, boot)
+        cfg.write_text(cfg.read_text().replace(f'listen = "127.0.0.1:{port}"',
+                                               f'listen = "[::1]:{port}"'))
+        log = open(tmp_path / f"peer-{port}.log", "w")
+        ring.logs[port] = tmp_path / f"peer-{port}.log"
+        ring.procs[port] = subprocess.Popen([BINARY, "peer", "--config", str(cfg)],
+                                            stdout=subprocess.DEVNULL, stderr=log, cwd=tmp_path)
+        log.close()
+        if i == 0:
+            time.sleep(0.3)
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        if all(run("health", "--peer", f"[::1]:{p}", "--timeout-ms", 500).returncode == 0
+               for p in ports):
+            break
+        time.sleep(0.3)
+    r = run("health", "--peer", f"[::1]:{ports[1]}", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    stats = json.loads(run("stats", "--peer", f"[::1]:{ports[0]}", "--json").stdout)
+    assert stats["ns"]["default"]["successor"][0].startswith("[::1]:")
+    home = ["--identity", tmp_path / "me.key"]
+    record = tmp_path / "r6"
+    record.write_text("over IPv6")
+    r = run("insert", "--peer", f"[::1]:{ports[2]}", "--record", record, *home,
+            "--blocks", tmp_path / "blocks", "--json")
+    assert r.returncode == 0, r.stderr
+    canonical = json.loads(r.stdout)["canonical"]
+    r = run("lookup", canonical, "--peer", f"[::1]:{ports[0]}", *home, "--json")
+    assert r.returncode == 0, r.stderr
+    assert [u["cid"] for u in json.loads(r.stdout)["updates"]] == [canonical]
+    r = run("route", canonical, "--peer", f"[::1]:{ports[1]}", *home)
+    assert sorted(r.stdout.split()) == sorted(f"[::1]:{p}" for p in ports)

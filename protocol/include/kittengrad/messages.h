@@ -23,7 +23,7 @@
 
 namespace kittengrad {
 
-using Address = std::uint64_t;  // sim: peer index; live: IPv4 << 16 | port
+using Address = std::uint64_t;  // sim: peer index; live: IPv4 << 16 | port, or an IPv6 handle
 
 struct NodeRef {
   RingId id;
@@ -264,7 +264,16 @@ inline constexpr std::size_t kMaxDatagramBytesMax = 65000;
 // budget (PeerConfig::message_budget()) turns into item counts once, and the senders page
 // by those counts. tests/unit/message_limits_test.cc builds the largest instance of every
 // message under these limits and checks its wire_size().
-inline constexpr std::size_t kNodeRefWireBytes = 32 + 6;  // ring id + IPv4 address and port
+// A node's address travels as a family byte and then an IPv4 address and port (6 bytes)
+// for Addresses below 2^48 (the simulator's peer indices fall there too), or an IPv6
+// address and port (18 bytes) for the larger ones, which the live backend uses as
+// handles of IPv6 endpoints.
+[[nodiscard]] constexpr std::size_t address_wire_bytes(Address a) {
+  return 1 + ((a >> 48) == 0 ? 6 : 18);
+}
+// Limits count nodes of the IPv4 size; fit_to_limits() cuts lists of IPv6 nodes by bytes.
+inline constexpr std::size_t kNodeRefWireBytes = 32 + 1 + 6;
+inline constexpr std::size_t kNodeRefWireBytesMax = 32 + 1 + 18;
 // The envelope: a kind byte and the namespace as an 8-byte id (the first bytes of
 // SHA-256 of its name; each peer knows the names it serves), so that every namespace
 // costs the same and a long name takes no room from the payload.

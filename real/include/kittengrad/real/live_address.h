@@ -1,9 +1,9 @@
 // kittengrad/real/live_address.h — the one place where a UDP endpoint becomes the core's
 // Address and back, and where "HOST:PORT" is read.
 //
-// The core's Address is 48 bits on the wire (codec.h): live, IPv4 << 16 | port. An IPv6
-// endpoint has no Address (an IPv4-mapped one, ::ffff:a.b.c.d, is its IPv4 address), so
-// peers of a ring reach each other over IPv4; operator commands may ask over either.
+// Live, an IPv4 endpoint's Address is IPv4 << 16 | port; an IPv6 endpoint's is a handle
+// from the process's address book (address_book.h; an IPv4-mapped one, ::ffff:a.b.c.d,
+// is its IPv4 address). Rings work over either family, or both.
 #pragma once
 
 #include <asio/ip/udp.hpp>
@@ -17,7 +17,7 @@
 namespace kittengrad::live {
 
 [[nodiscard]] asio::ip::udp::endpoint endpoint_of(Address a);
-// Nullopt for an endpoint that is neither IPv4 nor IPv4-mapped IPv6.
+// Nullopt only when the address book is full (an IPv6 endpoint never seen before).
 [[nodiscard]] std::optional<Address> address_of(const asio::ip::udp::endpoint& e);
 
 // "127.0.0.1:7400", "[::1]:7400" or "host.example:7400" (resolved; the first IPv4 answer
@@ -25,6 +25,10 @@ namespace kittengrad::live {
 [[nodiscard]] Result<asio::ip::udp::endpoint> resolve_host_port(std::string_view text);
 // The same, without name resolution: numeric addresses only.
 [[nodiscard]] Result<asio::ip::udp::endpoint> parse_host_port(std::string_view text);
+
+// Where a client binds to reach `remote`: loopback of its family for a loopback remote,
+// else the family's any-address; port 0.
+[[nodiscard]] asio::ip::udp::endpoint local_endpoint_for(const asio::ip::udp::endpoint& remote);
 
 // "127.0.0.1:7400", "[::1]:7400".
 [[nodiscard]] std::string format_endpoint(const asio::ip::udp::endpoint& e);
