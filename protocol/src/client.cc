@@ -55,6 +55,14 @@ void Client::start(Op& op) {
   if (op.result.kind == OpKind::kWrite && op.entries.empty()) {
     return finish(op.result.op, ErrorCode::kBadRequest, "a write needs at least one entry");
   }
+  if (op.result.kind != OpKind::kRoute && config_.route_first) {
+    if (const Arc* arc = cached_route(op.result.ns, op.key)) {
+      op.result.replicas = arc->replicas;
+      op.targets = arc->replicas;
+      op.target_index = 0;
+      return send_op(op);
+    }
+  }
   if (op.result.kind == OpKind::kRoute || config_.route_first) {
     op.routing = true;
     op.req = next_id_++;
@@ -184,6 +192,7 @@ void Client::on_datagram(Address from, const Message& m) {
                     reply->detail);
     }
     op.result.replicas = reply->redirect;
+    remember_route(op.result.ns, op.key, reply->redirect);
     if (op.result.kind == OpKind::kRoute) return finish(id, ErrorCode::kOk, "");
     op.targets = reply->redirect;
     op.target_index = 0;
@@ -193,6 +202,7 @@ void Client::on_datagram(Address from, const Message& m) {
     case ErrorCode::kOk:
       return write_page_done(op);
     case ErrorCode::kWrongPeer:
+      forget_route(op.result.ns, op.key);
       op.result.replicas = reply->redirect;
       if (!reply->redirect.empty()) {
         op.targets = reply->redirect;
@@ -238,6 +248,7 @@ void Client::on_wakeup() {
       continue;
     }
     req_to_op_.erase(op.req);
+    forget_route(op.result.ns, op.key);  // a remembered replica that does not answer
     if (op.result.kind == OpKind::kLookup && op.window_new) {
       // Part of the window came (a page of it was lost): the replica is alive and the
       // cursor moved, so ask it again from there; this counts as progress, not a failure.
@@ -253,6 +264,33 @@ std::optional<Time> Client::next_wakeup() const {
   std::optional<Time> t;
   for (const auto& [id, op] : ops_) t = t ? std::min(*t, op.deadline) : op.deadline;
   return t;
+}
+
+const Client::Arc* Client::cached_route(const std::string& ns, const RingId& key) const {
+  if (config_.route_cache_max == 0) return nullptr;
+  auto it = routes_.lower_bound({ns, key});  // the first arc ending at or after key
+  if (it == routes_.end() || it->first.first != ns || key < it->second.from) return nullptr;
+  return &it->second;
+}
+
+void Client::remember_route(const std::string& ns, const RingId& key,
+                            const std::vector<NodeRef>& replicas) {
+  if (config_.route_cache_max == 0 || replicas.empty()) return;
+  const RingId& first = replicas.front().id;
+  if (first < key) return;  // the arc wraps past zero: not worth the bookkeeping
+  auto it = routes_.find({ns, first});
+  if (it != routes_.end() && it->second.replicas == replicas) {
+    if (key < it->second.from) it->second.from = key;  // the same arc, longer
+    return;
+  }
+  if (it == routes_.end() && routes_.size() >= config_.route_cache_max) routes_.erase(routes_.begin());
+  routes_[{ns, first}] = Arc{key, replicas};
+}
+
+void Client::forget_route(const std::string& ns, const RingId& key) {
+  if (config_.route_cache_max == 0) return;
+  auto it = routes_.lower_bound({ns, key});
+  if (it != routes_.end() && it->first.first == ns && !(key < it->second.from)) routes_.erase(it);
 }
 
 void Client::finish(std::uint64_t id, ErrorCode code, std::string detail) {

@@ -40,6 +40,7 @@ class ClientRunner final : public Node {
     ClientConfig config;
     config.request_timeout = o.request_timeout_ms * kMicrosPerMs;
     config.max_datagram_bytes = o.max_datagram_bytes;
+    config.route_cache_max = 4096;  // a batch of many keys routes a few, then goes direct
     r->client_.emplace(config, r->loop_->local_address().value_or(0), r->loop_.get(), r->loop_.get());
     r->loop_->start(r.get());
     return r;

@@ -35,6 +35,11 @@ struct ClientConfig {
   // Pages a lookup asks for in one request (the replica may cap it): a set of n pages
   // takes about n / read_window round trips.
   std::uint32_t read_window = 16;
+  // Replica sets remembered from route answers (0: none; every op routes first). A route
+  // for key k answered with replicas n1, n2, ... shows that every key in [k, n1] has the
+  // same replicas; ops on keys in a remembered arc skip the route. A wrong_peer or a
+  // timeout at a remembered replica forgets the arc. The simulator's workload keeps 0.
+  std::size_t route_cache_max = 0;
 };
 
 enum class OpKind : std::uint8_t { kWrite, kLookup, kRoute };
@@ -97,6 +102,16 @@ class Client {
     bool maybe_applied = false;    // an op request went out unanswered
     int route_attempts = 0;
   };
+  // An arc [from, to] of one namespace's ring whose keys all have `replicas` (to is the
+  // first one's id), learnt from a route answer.
+  struct Arc {
+    RingId from;
+    std::vector<NodeRef> replicas;
+  };
+  [[nodiscard]] const Arc* cached_route(const std::string& ns, const RingId& key) const;
+  void remember_route(const std::string& ns, const RingId& key, const std::vector<NodeRef>& replicas);
+  void forget_route(const std::string& ns, const RingId& key);
+
   Op& new_op(OpKind kind, const std::string& ns, const RingId& key, Address gateway);
   void start(Op& op);
   void send_op(Op& op);
@@ -119,6 +134,7 @@ class Client {
   std::map<std::uint64_t, Op> ops_;
   std::map<std::uint64_t, std::uint64_t> req_to_op_;
   std::vector<OpResult> completed_;
+  std::map<std::pair<std::string, RingId>, Arc> routes_;  // (ns, first replica's id) -> arc
 };
 
 }  // namespace kittengrad
