@@ -1,0 +1,516 @@
+#!/usr/bin/python3
+"""Live kittengrad peers against OpenDHT on loopback, in one run (issue 15, acceptance 5).
+
+    /usr/bin/python3 bench/live/run_bench.py [--build build] [--out DIR] [--sizes 16,32]
+
+For each ring size N: N `kittengrad peer` processes (r=3, W=2, sync="full", default
+overlay keys but shorter stabilize intervals so the ring forms quickly) until
+`kittengrad health` is 0 for every peer; then kg_live_load writes (C=1, C=16), lookups
+(C=1, C=16) and a batched ingest; peak RSS per peer (VmHWM) once the ring stores ~100,000
+entries, and idle CPU per peer over 10 s without load. Then N `dhtnode` processes on the
+same machine (a private network id, bootstrapped to the first, no public bootstrap) and an
+OpenDHT client (this script, `dht-load`, in its own process) putting and getting values of
+the same size at the same concurrency. Writes DIR/results.json and DIR/results.md (ratios
+against the issue's targets).
+
+Every process is started here and stopped by its PID (SIGKILL) in a finally block, also
+on failure or Ctrl-C. Each phase has a timeout; the whole run stops starting phases after
+--budget-s. Loopback only.
+"""
+import argparse
+import json
+import os
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+TICKS = os.sysconf("SC_CLK_TCK")
+ENTRY_WIRE_BYTES = 176  # kEntryWireBytes: what one kittengrad write stores (entry.h)
+
+
+# ---------------------------------------------------------------- processes
+
+class Procs:
+    """Processes started by this run; stop_all() kills each by its PID."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, argv, log_path, cwd=None):
+        log = open(log_path, "ab")
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                             cwd=cwd, start_new_session=True)
+        log.close()
+        self.procs.append(p)
+        return p
+
+    def stop_all(self):
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.kill(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                print(f"pid {p.pid} did not exit after SIGKILL", file=sys.stderr)
+        self.procs = []
+
+
+def free_udp_ports(n):
+    """n distinct free UDP ports on 127.0.0.1 (all held while choosing)."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of stat(5)
+
+
+def vm_hwm_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def summary(values):
+    if not values:
+        return {}
+    return {"mean": round(statistics.mean(values), 2), "median": round(statistics.median(values), 2),
+            "max": round(max(values), 2), "min": round(min(values), 2)}
+
+
+def idle_cpu(pids, seconds):
+    """CPU % of one core used by each process over `seconds` with no load."""
+    before = {p: cpu_ticks(p) for p in pids}
+    time.sleep(seconds)
+    return [100.0 * (cpu_ticks(p) - before[p]) / TICKS / seconds for p in pids]
+
+
+def children_cpu_s():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_phase(name, argv, timeout_s, server_pids):
+    """Runs a load client to completion; its last stdout line is a JSON object. Adds the CPU
+    the servers and the client used during the phase (the split a profile starts from)."""
+    servers0 = sum(cpu_ticks(p) for p in server_pids)
+    client0 = children_cpu_s()
+    started = time.monotonic()
+    print(f"  {name}: {' '.join(argv)}", flush=True)
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s)
+        lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
+        result = json.loads(lines[-1]) if lines else {"error": "no JSON", "stderr": done.stderr[-2000:]}
+        result["exit"] = done.returncode
+        if done.returncode != 0 and done.stderr:
+            result["stderr"] = done.stderr[-1000:]
+    except subprocess.TimeoutExpired:  # subprocess.run killed the client (its PID)
+        result = {"error": f"timed out after {timeout_s} s"}
+    wall = time.monotonic() - started
+    result["wall_s"] = round(wall, 2)
+    result["servers_cpu_s"] = round((sum(cpu_ticks(p) for p in server_pids) - servers0) / TICKS, 2)
+    result["client_cpu_s"] = round(children_cpu_s() - client0, 2)
+    lat = result.get("latency_ms", {})
+    print(f"    -> {result.get('ops_per_s')} ops/s, {result.get('entries_per_s', '')} entries/s, "
+          f"p50 {lat.get('p50')} p99 {lat.get('p99')} ms, failed {result.get('failed')}, "
+          f"cpu servers {result['servers_cpu_s']} s client {result['client_cpu_s']} s "
+          f"wall {result['wall_s']} s {result.get('error', '')}", flush=True)
+    return result
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+# ---------------------------------------------------------------- kittengrad
+
+PEER_CONFIG = """listen = "127.0.0.1:{port}"
+identity = "peer-{i}.key"
+data_dir = "data-{i}"
+namespaces = ["default"]
+bootstrap = {bootstrap}
+sync = "full"
+log_level = "info"
+[overlay]
+# r, W and every other key at their defaults; stabilization is faster so that the ring
+# forms within seconds (also what the idle CPU is measured with).
+replication = 3
+write_quorum = 2
+stabilize_interval_s = 0.5
+check_predecessor_interval_s = 0.5
+fix_fingers_interval_s = 1
+"""
+
+
+def kittengrad_side(args, n, work, procs, deadline):
+    kg = os.path.join(args.build, "kittengrad")
+    load = os.path.join(args.build, "bench", "kg_live_load")
+    d = tempfile.mkdtemp(prefix=f"kg-{n}-", dir=work)
+    ports = free_udp_ports(n)
+    hosts = [f"127.0.0.1:{p}" for p in ports]
+    for i, port in enumerate(ports):
+        boot = "[]" if i == 0 else f'["{hosts[0]}"]'
+        with open(os.path.join(d, f"peer-{i}.toml"), "w") as f:
+            f.write(PEER_CONFIG.format(port=port, i=i, bootstrap=boot))
+    out = {"peers": n, "config": PEER_CONFIG.format(port="PORT", i="I", bootstrap='["FIRST"]')}
+    pids = []
+    started = time.monotonic()
+    for i in range(n):
+        p = procs.start([kg, "peer", "--config", f"peer-{i}.toml"], os.path.join(d, f"peer-{i}.log"), cwd=d)
+        pids.append(p.pid)
+        if i == 0:
+            time.sleep(0.5)
+    # Healthy: every peer's `kittengrad health` exits 0 in the same sweep.
+    healthy = False
+    while time.monotonic() - started < args.form_timeout_s:
+        time.sleep(1)
+        dead = [i for i, p in enumerate(procs.procs[-n:]) if p.poll() is not None]
+        if dead:
+            raise RuntimeError(f"kittengrad peers {dead} exited; logs in {d}")
+        healthy = all(subprocess.run([kg, "health", "--timeout-ms", "500", "--peer", h],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+                      for h in hosts)
+        if healthy:
+            break
+    out["formed_s"] = round(time.monotonic() - started, 1)
+    out["healthy"] = healthy
+    print(f"kittengrad N={n}: healthy={healthy} after {out['formed_s']} s", flush=True)
+    if not healthy:
+        raise RuntimeError(f"kittengrad ring of {n} not healthy within {args.form_timeout_s} s; logs in {d}")
+
+    peers_arg = ",".join(hosts)
+    saved = os.path.join(d, "canonicals.txt")
+    base = [load, "--peers", peers_arg, "--record-bytes", str(args.record_bytes), "--json",
+            "--replication", "3", "--timeout-s", "30"]
+    phases = [
+        ("write_c1", ["--mode", "write", "--ops", str(args.ops_c1), "--concurrency", "1"]),
+        ("write_c16", ["--mode", "write", "--ops", str(args.ops_c16), "--concurrency", "16", "--save", saved]),
+        ("lookup_c1", ["--mode", "lookup", "--ops", str(args.ops_c1), "--concurrency", "1", "--load", saved]),
+        ("lookup_c16", ["--mode", "lookup", "--ops", str(args.ops_c16), "--concurrency", "16", "--load", saved]),
+        ("batch", ["--mode", "batch", "--ops", str(args.batch_entries), "--concurrency", str(args.batch_window),
+                   "--batch-entries", str(args.batch_k), "--max-datagram-bytes", str(args.batch_datagram)]),
+    ]
+    for name, extra in phases:
+        if time.monotonic() > deadline:
+            out[name] = {"error": "skipped: run budget spent"}
+            continue
+        out[name] = run_phase(name, base + extra, args.phase_timeout_s, pids)
+    stored = sum(out[p].get("entries_acked", 0) for p, _ in phases if p.startswith(("write", "batch")))
+    out["entries_stored_in_ring"] = stored
+    out["rss_peak_mib"] = summary([vm_hwm_kib(p) / 1024 for p in pids])
+    out["idle_cpu_percent"] = summary(idle_cpu(pids, args.idle_s))
+    out["data_dir_bytes"] = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(d)
+                                for f in fs if "data-" in dp)
+    print(f"  stored {stored} entries; RSS MiB {out['rss_peak_mib']}; idle CPU % {out['idle_cpu_percent']}",
+          flush=True)
+    return out
+
+
+# ---------------------------------------------------------------- OpenDHT
+
+def opendht_side(args, n, work, procs, deadline):
+    d = tempfile.mkdtemp(prefix=f"dht-{n}-", dir=work)
+    ports = free_udp_ports(n)
+    netid = 15000 + n  # a private network: nodes of another id are refused
+    pids = []
+    started = time.monotonic()
+    for i, port in enumerate(ports):
+        argv = ["dhtnode", "-s", "-n", str(netid), "-p", str(port)]
+        if i > 0:
+            argv += ["-b", f"127.0.0.1:{ports[0]}"]
+        pids.append(procs.start(argv, os.path.join(d, f"node-{i}.log")).pid)
+        if i == 0:
+            time.sleep(0.5)
+    time.sleep(args.dht_settle_s)  # the routing tables fill (no health command to ask)
+    dead = [i for i, p in enumerate(procs.procs[-n:]) if p.poll() is not None]
+    if dead:
+        raise RuntimeError(f"dhtnode {dead} exited; logs in {d}")
+    out = {"nodes": n, "network_id": netid, "settle_s": args.dht_settle_s,
+           "node_argv": "dhtnode -s -n NETID -p PORT -b 127.0.0.1:FIRST_PORT"}
+    keys = os.path.join(d, "keys.txt")
+    base = [sys.executable, os.path.abspath(__file__), "dht-load", "--bootstrap", f"127.0.0.1:{ports[0]}",
+            "--network", str(netid), "--value-bytes", str(args.record_bytes), "--timeout-s", "30"]
+    phases = [
+        ("put_c1", ["--mode", "put", "--ops", str(args.dht_ops_c1), "--concurrency", "1"]),
+        ("put_c16", ["--mode", "put", "--ops", str(args.dht_ops_c16), "--concurrency", "16", "--save", keys]),
+        ("get_c1", ["--mode", "get", "--ops", str(args.dht_ops_c1), "--concurrency", "1", "--load", keys]),
+        ("get_c16", ["--mode", "get", "--ops", str(args.dht_ops_c16), "--concurrency", "16", "--load", keys]),
+    ]
+    for name, extra in phases:
+        if time.monotonic() > deadline:
+            out[name] = {"error": "skipped: run budget spent"}
+            continue
+        out[name] = run_phase(name, base + extra, args.phase_timeout_s, pids)
+    out["rss_peak_mib"] = summary([vm_hwm_kib(p) / 1024 for p in pids])
+    out["idle_cpu_percent"] = summary(idle_cpu(pids, args.idle_s))
+    out["formed_s"] = round(time.monotonic() - started, 1)
+    print(f"  OpenDHT N={n}: RSS MiB {out['rss_peak_mib']}; idle CPU % {out['idle_cpu_percent']}", flush=True)
+    return out
+
+
+def dht_load(argv):
+    """The OpenDHT client: one DhtRunner in this process, puts or gets with `concurrency`
+    outstanding (callbacks), latency from issue to done callback. Prints one JSON object."""
+    import opendht
+
+    p = argparse.ArgumentParser(prog="run_bench.py dht-load")
+    p.add_argument("--bootstrap", required=True)
+    p.add_argument("--network", type=int, required=True)
+    p.add_argument("--mode", choices=["put", "get"], required=True)
+    p.add_argument("--ops", type=int, required=True)
+    p.add_argument("--concurrency", type=int, required=True)
+    p.add_argument("--value-bytes", type=int, default=ENTRY_WIRE_BYTES)
+    p.add_argument("--timeout-s", type=float, default=30)
+    p.add_argument("--save")
+    p.add_argument("--load")
+    a = p.parse_args(argv)
+    cfg = opendht.DhtConfig()
+    cfg.setNetwork(a.network)
+    node = opendht.DhtRunner()
+    node.run(port=0, ipv4="127.0.0.1", config=cfg)
+    host, port = a.bootstrap.rsplit(":", 1)
+    node.bootstrap(host, port)
+    seed = time.time_ns()
+    # Warm-up, untimed: a put and a get complete (the client's routing table is filled).
+    warm = threading.Event()
+    node.put(opendht.InfoHash.get(f"warm/{seed}"), opendht.Value(b"w"), lambda ok, nodes: warm.set())
+    warm.wait(10)
+
+    if a.mode == "put":
+        names = [f"kg-bench/{seed}/{i}" for i in range(a.ops)]
+    else:
+        with open(a.load) as f:
+            saved = [l.strip() for l in f if l.strip()]
+        names = [saved[i % len(saved)] for i in range(a.ops)]
+    keys = [opendht.InfoHash.get(k) for k in names]
+    values = [opendht.Value(os.urandom(a.value_bytes)) for _ in names] if a.mode == "put" else []
+
+    lock = threading.Condition()
+    state = {"next": 0, "in_flight": 0, "acked": 0, "failed": 0, "last": time.monotonic()}
+    latencies, ok_names, errors = [], [], {}
+
+    def finish(i, t0, ok):
+        dt = time.perf_counter() - t0
+        with lock:
+            state["in_flight"] -= 1
+            state["last"] = time.monotonic()
+            if ok:
+                state["acked"] += 1
+                latencies.append(dt * 1000)
+                ok_names.append(names[i])
+            else:
+                state["failed"] += 1
+                why = "not_found" if a.mode == "get" else "put_failed"
+                errors[why] = errors.get(why, 0) + 1
+            lock.notify()
+
+    def issue(i):
+        t0 = time.perf_counter()
+        if a.mode == "put":
+            node.put(keys[i], values[i], lambda ok, nodes: finish(i, t0, ok))
+        else:
+            found = []
+
+            def got(v):
+                found.append(v)
+                return True  # the whole set, as a kittengrad lookup returns it
+
+            node.get(keys[i], got, lambda ok, nodes: finish(i, t0, ok and bool(found)))
+
+    started = time.monotonic()
+    finished = True
+    with lock:
+        while state["next"] < a.ops or state["in_flight"] > 0:
+            while state["in_flight"] < a.concurrency and state["next"] < a.ops:
+                i = state["next"]
+                state["next"] += 1
+                state["in_flight"] += 1
+                lock.release()
+                try:
+                    issue(i)
+                finally:
+                    lock.acquire()
+            lock.wait(0.5)
+            if time.monotonic() - state["last"] > a.timeout_s:
+                finished = False
+                break
+        seconds = time.monotonic() - started
+        acked, failed = state["acked"], state["failed"]
+        lat = sorted(latencies)
+    if a.save:
+        with open(a.save, "w") as f:
+            f.write("".join(k + "\n" for k in ok_names))
+
+    def pct(q):
+        if not lat:
+            return 0.0
+        rank = max(1, min(len(lat), int(q * len(lat) + 0.999999)))
+        return round(lat[rank - 1], 3)
+
+    result = {"mode": a.mode, "ops": a.ops, "concurrency": a.concurrency, "value_bytes": a.value_bytes,
+              "acked": acked, "failed": failed, "errors": errors, "finished": finished,
+              "seconds": round(seconds, 3), "ops_per_s": round(acked / seconds, 1) if seconds > 0 else 0,
+              "latency_ms": {"p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99), "max": pct(1.0)}}
+    print(json.dumps(result), flush=True)
+    node.shutdown()
+    os._exit(0)  # the runner's threads: do not wait for a clean join
+
+
+# ---------------------------------------------------------------- report
+
+def ratio(a, b):
+    return round(a / b, 2) if a and b else None
+
+
+def compare(kg, dht):
+    rows = []
+    for c in ("c1", "c16"):
+        w, p = kg.get(f"write_{c}", {}), dht.get(f"put_{c}", {})
+        l, g = kg.get(f"lookup_{c}", {}), dht.get(f"get_{c}", {})
+        rows.append({
+            "concurrency": c[1:],
+            "kg_writes_per_s": w.get("ops_per_s"), "dht_puts_per_s": p.get("ops_per_s"),
+            "puts_ratio": ratio(w.get("ops_per_s"), p.get("ops_per_s")),
+            "kg_write_p99_ms": w.get("latency_ms", {}).get("p99"),
+            "dht_put_p99_ms": p.get("latency_ms", {}).get("p99"),
+            "kg_lookups_per_s": l.get("ops_per_s"), "dht_gets_per_s": g.get("ops_per_s"),
+            "kg_lookup_p50_ms": l.get("latency_ms", {}).get("p50"),
+            "kg_lookup_p99_ms": l.get("latency_ms", {}).get("p99"),
+            "dht_get_p50_ms": g.get("latency_ms", {}).get("p50"),
+            "dht_get_p99_ms": g.get("latency_ms", {}).get("p99"),
+            "p99_ratio_dht_over_kg": ratio(g.get("latency_ms", {}).get("p99"), l.get("latency_ms", {}).get("p99")),
+        })
+    return rows
+
+
+def markdown(results):
+    out = [f"Run {results['started']}, load average at start {results['loadavg_start']}, "
+           f"at end {results['loadavg_end']}, {results['cores']} cores, {results['wall_s']} s.", ""]
+    out.append("| N | C | kittengrad writes/s | OpenDHT puts/s | ratio (target >= 3) | kittengrad write p50 / p99 ms "
+               "| OpenDHT put p50 / p99 ms | kittengrad lookups/s | OpenDHT gets/s | kittengrad lookup p50 / p99 ms "
+               "| OpenDHT get p50 / p99 ms | OpenDHT p99 / kittengrad p99 (target >= 2) |")
+    out.append("|" + "---:|" * 12)
+    for n, side in results["sizes"].items():
+        kg, dht = side.get("kittengrad", {}), side.get("opendht", {})
+        for row in side.get("compare", []):
+            c = row["concurrency"]
+            w, p = kg.get(f"write_c{c}", {}), dht.get(f"put_c{c}", {})
+            l, g = kg.get(f"lookup_c{c}", {}), dht.get(f"get_c{c}", {})
+
+            def lat(x):
+                m = x.get("latency_ms", {})
+                return f"{m.get('p50')} / {m.get('p99')}"
+            out.append(f"| {n} | {c} | {row['kg_writes_per_s']} | {row['dht_puts_per_s']} | {row['puts_ratio']} "
+                       f"| {lat(w)} | {lat(p)} | {row['kg_lookups_per_s']} | {row['dht_gets_per_s']} | {lat(l)} "
+                       f"| {lat(g)} | {row['p99_ratio_dht_over_kg']} |")
+    out += ["", "| N | batch entries acked/s | writes/s | write p50 / p99 ms | verify/s (1 core) | bound "
+            "(cores x verify/s / 3) | fraction (target >= 0.6) | peak RSS per peer MiB (mean / max) | idle CPU "
+            "per peer % (mean / max) | OpenDHT RSS MiB (mean / max) | OpenDHT idle CPU % (mean / max) |",
+            "|" + "---:|" * 11]
+    for n, side in results["sizes"].items():
+        kg, dht = side.get("kittengrad", {}), side.get("opendht", {})
+        b = kg.get("batch", {})
+        rss, cpu = kg.get("rss_peak_mib", {}), kg.get("idle_cpu_percent", {})
+        drss, dcpu = dht.get("rss_peak_mib", {}), dht.get("idle_cpu_percent", {})
+        m = b.get("latency_ms", {})
+        out.append(f"| {n} | {b.get('entries_per_s')} | {b.get('ops_per_s')} | {m.get('p50')} / {m.get('p99')} "
+                   f"| {b.get('verify_per_s_one_core')} | {b.get('bound_entries_per_s')} "
+                   f"| {b.get('fraction_of_bound')} | {rss.get('mean')} / {rss.get('max')} "
+                   f"| {cpu.get('mean')} / {cpu.get('max')} | {drss.get('mean')} / {drss.get('max')} "
+                   f"| {dcpu.get('mean')} / {dcpu.get('max')} |")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "dht-load":
+        return dht_load(sys.argv[2:])
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--build", default=os.path.join(ROOT, "build"))
+    p.add_argument("--out", default=None, help="results folder (default: a new one in /tmp)")
+    p.add_argument("--sizes", default="16,32")
+    p.add_argument("--record-bytes", type=int, default=ENTRY_WIRE_BYTES,
+                   help="kittengrad: record size behind each CID; OpenDHT: value size")
+    p.add_argument("--ops-c1", type=int, default=300)
+    p.add_argument("--ops-c16", type=int, default=3000)
+    p.add_argument("--dht-ops-c1", type=int, default=300)
+    p.add_argument("--dht-ops-c16", type=int, default=3000)
+    p.add_argument("--batch-entries", type=int, default=100000)
+    p.add_argument("--batch-k", type=int, default=256, help="entries per batched write")
+    p.add_argument("--batch-window", type=int, default=16, help="batched writes in flight")
+    p.add_argument("--batch-datagram", type=int, default=1200, help="the client's datagram budget in batch")
+    p.add_argument("--form-timeout-s", type=float, default=120)
+    p.add_argument("--phase-timeout-s", type=float, default=180)
+    p.add_argument("--dht-settle-s", type=float, default=10)
+    p.add_argument("--idle-s", type=float, default=10)
+    p.add_argument("--budget-s", type=float, default=1100, help="no phase starts after this")
+    args = p.parse_args()
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, stop)
+
+    out_dir = args.out or tempfile.mkdtemp(prefix="kg-live-bench-")
+    os.makedirs(out_dir, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="work-", dir=out_dir)
+    t0 = time.monotonic()
+    deadline = t0 + args.budget_s
+    results = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "loadavg_start": load_average(),
+               "cores": os.cpu_count(), "argv": sys.argv, "sizes": {}}
+    procs = Procs()
+    try:
+        for n in [int(x) for x in args.sizes.split(",")]:
+            side = results["sizes"].setdefault(str(n), {})
+            try:
+                side["kittengrad"] = kittengrad_side(args, n, work, procs, deadline)
+            except RuntimeError as e:
+                side["kittengrad"] = {"error": str(e)}
+                print(e, file=sys.stderr)
+            finally:
+                procs.stop_all()
+            try:
+                side["opendht"] = opendht_side(args, n, work, procs, deadline)
+            except RuntimeError as e:
+                side["opendht"] = {"error": str(e)}
+                print(e, file=sys.stderr)
+            finally:
+                procs.stop_all()
+            side["compare"] = compare(side["kittengrad"], side["opendht"])
+    finally:
+        procs.stop_all()
+        results["loadavg_end"] = load_average()
+        results["wall_s"] = round(time.monotonic() - t0, 1)
+        with open(os.path.join(out_dir, "results.json"), "w") as f:
+            json.dump(results, f, indent=1)
+        with open(os.path.join(out_dir, "results.md"), "w") as f:
+            f.write(markdown(results))
+        print(f"results in {out_dir}/results.json and results.md", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
