@@ -17,6 +17,7 @@
 // The core's Client runs on a LiveLoop (live_client_runner.h; a fresh one for each phase),
 // exactly as the `kittengrad` client commands do; this process is single-threaded.
 #include <CLI/CLI.hpp>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -196,6 +197,14 @@ std::size_t first_replica(const std::vector<NodeRef>& ring, const RingId& key) {
   return it == ring.end() ? 0 : static_cast<std::size_t>(it - ring.begin());
 }
 
+// CPU time of this process (user + system), for the split between client and peers.
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
 std::string fmt(double v, int digits = 1) {
   char b[64];
   std::snprintf(b, sizeof b, "%.*f", digits, v);
@@ -308,7 +317,9 @@ int run(const Options& cli) {
     jobs.accept = [&](const OpResult& res, std::size_t, std::string* why) { return ok_or_why(res, why); };
     jobs.entries = [&](std::size_t j) { return batches[j].size(); };
   }
+  const double cpu_before = cpu_seconds();
   const Outcome out = drive(open, jobs, o.concurrency, o.timeout_s);
+  const double client_cpu_s = cpu_seconds() - cpu_before;
 
   if (!o.save.empty()) {
     std::ofstream save(o.save);
@@ -335,6 +346,7 @@ int run(const Options& cli) {
               << ",\"acked\":" << out.acked << ",\"failed\":" << out.failed
               << ",\"finished\":" << (out.finished ? "true" : "false") << ",\"errors\":{" << errors.str() << "}"
               << ",\"entries_acked\":" << out.entries_acked << ",\"seconds\":" << fmt(out.seconds, 3)
+              << ",\"client_cpu_s\":" << fmt(client_cpu_s, 3)
               << ",\"ops_per_s\":" << fmt(ops_per_s) << ",\"entries_per_s\":" << fmt(entries_per_s)
               << ",\"latency_ms\":{\"p50\":" << fmt(p.p50_ms, 3) << ",\"p90\":" << fmt(p.p90_ms, 3)
               << ",\"p99\":" << fmt(p.p99_ms, 3) << ",\"max\":" << fmt(p.max_ms, 3) << "}"

@@ -7,10 +7,12 @@ For each ring size N: N `kittengrad peer` processes (r=3, W=2, sync="full", defa
 overlay keys but shorter stabilize intervals so the ring forms quickly) until
 `kittengrad health` is 0 for every peer; then kg_live_load writes (C=1, C=16), lookups
 (C=1, C=16) and a batched ingest; peak RSS per peer (VmHWM) once the ring stores ~100,000
-entries, and idle CPU per peer over 10 s without load. Then N `dhtnode` processes on the
-same machine (a private network id, bootstrapped to the first, no public bootstrap) and an
-OpenDHT client (this script, `dht-load`, in its own process) putting and getting values of
-the same size at the same concurrency. Writes DIR/results.json and DIR/results.md (ratios
+entries, and idle CPU per peer over 10 s without load. Then N OpenDHT nodes on the same
+machine, one process each: libopendht's DhtRunner (`dht-node` below) on its own loopback
+address 127.0.x.y, or with --dht-nodes dhtnode Debian's daemon, all on 127.0.0.1; a
+private network id, bootstrapped to the first, no public bootstrap. An OpenDHT client
+(this script, `dht-load`, in its own process) puts and gets values of the same size at
+the same concurrency. Writes DIR/results.json and DIR/results.md (ratios
 against the issue's targets).
 
 Every process is started here and stopped by its PID (SIGKILL) in a finally block, also
@@ -133,11 +135,11 @@ def run_phase(name, argv, timeout_s, server_pids):
     wall = time.monotonic() - started
     result["wall_s"] = round(wall, 2)
     result["servers_cpu_s"] = round((sum(cpu_ticks(p) for p in server_pids) - servers0) / TICKS, 2)
-    result["client_cpu_s"] = round(children_cpu_s() - client0, 2)
+    result["client_process_cpu_s"] = round(children_cpu_s() - client0, 2)
     lat = result.get("latency_ms", {})
     print(f"    -> {result.get('ops_per_s')} ops/s, {result.get('entries_per_s', '')} entries/s, "
           f"p50 {lat.get('p50')} p99 {lat.get('p99')} ms, failed {result.get('failed')}, "
-          f"cpu servers {result['servers_cpu_s']} s client {result['client_cpu_s']} s "
+          f"cpu servers {result['servers_cpu_s']} s client {result.get('client_cpu_s', result['client_process_cpu_s'])} s "
           f"wall {result['wall_s']} s {result.get('error', '')}", flush=True)
     return result
 
@@ -212,15 +214,43 @@ def kittengrad_side(args, n, work, procs, deadline):
         ("write_c16", ["--mode", "write", "--ops", str(args.ops_c16), "--concurrency", "16", "--save", saved]),
         ("lookup_c1", ["--mode", "lookup", "--ops", str(args.ops_c1), "--concurrency", "1", "--load", saved]),
         ("lookup_c16", ["--mode", "lookup", "--ops", str(args.ops_c16), "--concurrency", "16", "--load", saved]),
-        ("batch", ["--mode", "batch", "--ops", str(args.batch_entries), "--concurrency", str(args.batch_window),
-                   "--batch-entries", str(args.batch_k), "--max-datagram-bytes", str(args.batch_datagram)]),
+        # Batched ingest twice, half the entries each: in 1,200-byte datagrams (what crosses
+        # the Internet unfragmented) and in 65,000-byte ones (loopback carries them whole).
+        ("batch", ["--mode", "batch", "--ops", str(args.batch_entries // 2), "--concurrency",
+                   str(args.batch_window), "--batch-entries", str(args.batch_k), "--max-datagram-bytes", "1200"]),
+        ("batch_64k", ["--mode", "batch", "--ops", str(args.batch_entries // 2), "--concurrency",
+                       str(args.batch_window), "--batch-entries", str(args.batch_k_large),
+                       "--max-datagram-bytes", "65000"]),
     ]
     for name, extra in phases:
         if time.monotonic() > deadline:
             out[name] = {"error": "skipped: run budget spent"}
             continue
-        out[name] = run_phase(name, base + extra, args.phase_timeout_s, pids)
-    stored = sum(out[p].get("entries_acked", 0) for p, _ in phases if p.startswith(("write", "batch")))
+        perf = None
+        if args.perf and name == "batch":  # where the peers' CPU goes under batched ingest
+            perf_data = os.path.join(d, "perf.data")
+            perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "-g", "-o", perf_data,
+                                     "-p", ",".join(str(p) for p in pids)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+        try:
+            out[name] = run_phase(name, base + extra, args.phase_timeout_s, pids)
+        finally:
+            if perf is not None:
+                os.kill(perf.pid, signal.SIGINT)
+                try:
+                    perf.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    os.kill(perf.pid, signal.SIGKILL)
+                    perf.wait()
+        if perf is not None:
+            report = subprocess.run(["perf", "report", "-i", perf_data, "--stdio", "--no-children", "-F", "overhead,dso,sym",
+                                     "--sort", "dso,symbol", "--percent-limit", "1.5", "-g", "none"],
+                                    capture_output=True, text=True, timeout=120)
+            with open(os.path.join(args.out_dir, f"perf-kittengrad-{n}.txt"), "w") as f:
+                f.write(report.stdout)
+            out["perf_report"] = f"perf-kittengrad-{n}.txt"
+    stored = sum(out[p].get("entries_acked", 0) for p, _ in phases if p.startswith(("write", "batch")) and isinstance(out.get(p), dict))
     out["entries_stored_in_ring"] = stored
     out["rss_peak_mib"] = summary([vm_hwm_kib(p) / 1024 for p in pids])
     out["idle_cpu_percent"] = summary(idle_cpu(pids, args.idle_s))
@@ -235,25 +265,42 @@ def kittengrad_side(args, n, work, procs, deadline):
 
 def opendht_side(args, n, work, procs, deadline):
     d = tempfile.mkdtemp(prefix=f"dht-{n}-", dir=work)
-    ports = free_udp_ports(n)
     netid = 15000 + n  # a private network: nodes of another id are refused
     pids = []
     started = time.monotonic()
-    for i, port in enumerate(ports):
-        argv = ["dhtnode", "-s", "-n", str(netid), "-p", str(port)]
-        if i > 0:
-            argv += ["-b", f"127.0.0.1:{ports[0]}"]
-        pids.append(procs.start(argv, os.path.join(d, f"node-{i}.log")).pid)
-        if i == 0:
-            time.sleep(0.5)
+    if args.dht_nodes == "dhtnode":
+        # Debian's daemon binds every interface (no address flag): every node is 127.0.0.1,
+        # so OpenDHT's per-address request limit counts the whole network as one peer.
+        ports = free_udp_ports(n)
+        addrs = [("127.0.0.1", port) for port in ports]
+        for i, (_, port) in enumerate(addrs):
+            argv = ["dhtnode", "-s", "-n", str(netid), "-p", str(port)]
+            if i > 0:
+                argv += ["-b", f"127.0.0.1:{addrs[0][1]}"]
+            pids.append(procs.start(argv, os.path.join(d, f"node-{i}.log")).pid)
+            if i == 0:
+                time.sleep(0.5)
+        node_argv = "dhtnode -s -n NETID -p PORT -b 127.0.0.1:FIRST_PORT"
+    else:
+        # The same node (libopendht's DhtRunner, default config) in a process of its own,
+        # each on its own loopback address as it would be on its own host.
+        addrs = [(f"127.0.{1 + i // 250}.{2 + i % 250}", 4222) for i in range(n)]
+        for i, (ip, port) in enumerate(addrs):
+            argv = [sys.executable, os.path.abspath(__file__), "dht-node", "--bind", f"{ip}:{port}",
+                    "--network", str(netid)]
+            if i > 0:
+                argv += ["--bootstrap", f"{addrs[0][0]}:{addrs[0][1]}"]
+            pids.append(procs.start(argv, os.path.join(d, f"node-{i}.log")).pid)
+            if i == 0:
+                time.sleep(0.5)
+        node_argv = "run_bench.py dht-node --bind 127.0.x.y:4222 --network NETID --bootstrap FIRST"
     time.sleep(args.dht_settle_s)  # the routing tables fill (no health command to ask)
     dead = [i for i, p in enumerate(procs.procs[-n:]) if p.poll() is not None]
     if dead:
         raise RuntimeError(f"dhtnode {dead} exited; logs in {d}")
-    out = {"nodes": n, "network_id": netid, "settle_s": args.dht_settle_s,
-           "node_argv": "dhtnode -s -n NETID -p PORT -b 127.0.0.1:FIRST_PORT"}
+    out = {"nodes": n, "network_id": netid, "settle_s": args.dht_settle_s, "node_argv": node_argv}
     keys = os.path.join(d, "keys.txt")
-    base = [sys.executable, os.path.abspath(__file__), "dht-load", "--bootstrap", f"127.0.0.1:{ports[0]}",
+    base = [sys.executable, os.path.abspath(__file__), "dht-load", "--bootstrap", f"{addrs[0][0]}:{addrs[0][1]}",
             "--network", str(netid), "--value-bytes", str(args.record_bytes), "--timeout-s", "30"]
     phases = [
         ("put_c1", ["--mode", "put", "--ops", str(args.dht_ops_c1), "--concurrency", "1"]),
@@ -273,6 +320,29 @@ def opendht_side(args, n, work, procs, deadline):
     return out
 
 
+def dht_node(argv):
+    """One OpenDHT node (DhtRunner, default config but the network id) bound to --bind,
+    bootstrapped to --bootstrap; runs until killed."""
+    import opendht
+
+    p = argparse.ArgumentParser(prog="run_bench.py dht-node")
+    p.add_argument("--bind", required=True)
+    p.add_argument("--network", type=int, required=True)
+    p.add_argument("--bootstrap")
+    a = p.parse_args(argv)
+    cfg = opendht.DhtConfig()
+    cfg.setNetwork(a.network)
+    node = opendht.DhtRunner()
+    ip, port = a.bind.rsplit(":", 1)
+    node.run(port=int(port), ipv4=ip, config=cfg)
+    if a.bootstrap:
+        host, bport = a.bootstrap.rsplit(":", 1)
+        node.bootstrap(host, bport)
+    print(f"node {node.getNodeId()} on {node.getBound()}", flush=True)
+    while True:
+        time.sleep(3600)
+
+
 def dht_load(argv):
     """The OpenDHT client: one DhtRunner in this process, puts or gets with `concurrency`
     outstanding (callbacks), latency from issue to done callback. Prints one JSON object."""
@@ -286,13 +356,14 @@ def dht_load(argv):
     p.add_argument("--concurrency", type=int, required=True)
     p.add_argument("--value-bytes", type=int, default=ENTRY_WIRE_BYTES)
     p.add_argument("--timeout-s", type=float, default=30)
+    p.add_argument("--bind", default="127.0.0.1")
     p.add_argument("--save")
     p.add_argument("--load")
     a = p.parse_args(argv)
     cfg = opendht.DhtConfig()
     cfg.setNetwork(a.network)
     node = opendht.DhtRunner()
-    node.run(port=0, ipv4="127.0.0.1", config=cfg)
+    node.run(port=0, ipv4=a.bind, config=cfg)
     host, port = a.bootstrap.rsplit(":", 1)
     node.bootstrap(host, port)
     seed = time.time_ns()
@@ -428,17 +499,22 @@ def markdown(results):
             out.append(f"| {n} | {c} | {row['kg_writes_per_s']} | {row['dht_puts_per_s']} | {row['puts_ratio']} "
                        f"| {lat(w)} | {lat(p)} | {row['kg_lookups_per_s']} | {row['dht_gets_per_s']} | {lat(l)} "
                        f"| {lat(g)} | {row['p99_ratio_dht_over_kg']} |")
-    out += ["", "| N | batch entries acked/s | writes/s | write p50 / p99 ms | verify/s (1 core) | bound "
+    rows = []
+    out += ["", "| N | datagram bytes | batch entries acked/s | writes/s | write p50 / p99 ms | verify/s (1 core) | bound "
             "(cores x verify/s / 3) | fraction (target >= 0.6) | peak RSS per peer MiB (mean / max) | idle CPU "
             "per peer % (mean / max) | OpenDHT RSS MiB (mean / max) | OpenDHT idle CPU % (mean / max) |",
-            "|" + "---:|" * 11]
+            "|" + "---:|" * 12]
     for n, side in results["sizes"].items():
-        kg, dht = side.get("kittengrad", {}), side.get("opendht", {})
-        b = kg.get("batch", {})
+        kg = side.get("kittengrad", {})
+        for phase in ("batch", "batch_64k"):
+            b = kg.get(phase, {})
+            rows.append((n, phase, b))
+    for n, phase, b in rows:
+        kg, dht = results["sizes"][n].get("kittengrad", {}), results["sizes"][n].get("opendht", {})
         rss, cpu = kg.get("rss_peak_mib", {}), kg.get("idle_cpu_percent", {})
         drss, dcpu = dht.get("rss_peak_mib", {}), dht.get("idle_cpu_percent", {})
         m = b.get("latency_ms", {})
-        out.append(f"| {n} | {b.get('entries_per_s')} | {b.get('ops_per_s')} | {m.get('p50')} / {m.get('p99')} "
+        out.append(f"| {n} | {b.get('max_datagram_bytes')} | {b.get('entries_per_s')} | {b.get('ops_per_s')} | {m.get('p50')} / {m.get('p99')} "
                    f"| {b.get('verify_per_s_one_core')} | {b.get('bound_entries_per_s')} "
                    f"| {b.get('fraction_of_bound')} | {rss.get('mean')} / {rss.get('max')} "
                    f"| {cpu.get('mean')} / {cpu.get('max')} | {drss.get('mean')} / {drss.get('max')} "
@@ -449,6 +525,8 @@ def markdown(results):
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "dht-load":
         return dht_load(sys.argv[2:])
+    if len(sys.argv) > 1 and sys.argv[1] == "dht-node":
+        return dht_node(sys.argv[2:])
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
     p.add_argument("--out", default=None, help="results folder (default: a new one in /tmp)")
@@ -459,14 +537,18 @@ def main():
     p.add_argument("--ops-c16", type=int, default=3000)
     p.add_argument("--dht-ops-c1", type=int, default=300)
     p.add_argument("--dht-ops-c16", type=int, default=3000)
-    p.add_argument("--batch-entries", type=int, default=100000)
-    p.add_argument("--batch-k", type=int, default=256, help="entries per batched write")
-    p.add_argument("--batch-window", type=int, default=16, help="batched writes in flight")
-    p.add_argument("--batch-datagram", type=int, default=1200, help="the client's datagram budget in batch")
+    p.add_argument("--batch-entries", type=int, default=100000, help="both batch phases together")
+    p.add_argument("--batch-k", type=int, default=256, help="entries per batched write (1,200-byte datagrams)")
+    p.add_argument("--batch-k-large", type=int, default=1024, help="entries per batched write (65,000-byte)")
+    p.add_argument("--batch-window", type=int, default=32, help="batched writes in flight")
     p.add_argument("--form-timeout-s", type=float, default=120)
     p.add_argument("--phase-timeout-s", type=float, default=180)
     p.add_argument("--dht-settle-s", type=float, default=10)
+    p.add_argument("--dht-nodes", choices=["python", "dhtnode"], default="python",
+                   help="OpenDHT nodes: DhtRunner processes on distinct loopback addresses, or dhtnode "
+                        "daemons all on 127.0.0.1")
     p.add_argument("--idle-s", type=float, default=10)
+    p.add_argument("--perf", action="store_true", help="perf record the peers during the first batch phase")
     p.add_argument("--budget-s", type=float, default=1100, help="no phase starts after this")
     args = p.parse_args()
 
@@ -476,6 +558,7 @@ def main():
 
     out_dir = args.out or tempfile.mkdtemp(prefix="kg-live-bench-")
     os.makedirs(out_dir, exist_ok=True)
+    args.out_dir = out_dir
     work = tempfile.mkdtemp(prefix="work-", dir=out_dir)
     t0 = time.monotonic()
     deadline = t0 + args.budget_s
