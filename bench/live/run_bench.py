@@ -9,9 +9,9 @@ overlay keys but shorter stabilize intervals so the ring forms quickly) until
 (C=1, C=16) and a batched ingest; peak RSS per peer (VmHWM) once the ring stores ~100,000
 entries, and idle CPU per peer over 10 s without load. Then N `dhtnode` processes on
 127.0.0.1 (a private network id, bootstrapped to the first, no public bootstrap, rate
-limits lifted: see opendht_side) and an OpenDHT client (this script, `dht-load`, a
-DhtRunner in its own process) putting and getting values of the same size at the same
-concurrency. Writes DIR/results.json and DIR/results.md (ratios
+limits lifted: see opendht_side) and an OpenDHT client per phase (this script,
+`dht-load`, a DhtRunner in its own process, alive until the end of the OpenDHT side)
+putting and getting values of the same size at the same concurrency. Writes DIR/results.json and DIR/results.md (ratios
 against the issue's targets).
 
 Every process is started here and stopped by its PID (SIGKILL) in a finally block, also
@@ -115,11 +115,19 @@ def children_cpu_s():
     return r.ru_utime + r.ru_stime
 
 
+def udp_counters():
+    """The kernel's UDP counters (all of this machine's sockets: other work counts too)."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split()[1:] for line in f if line.startswith("Udp:")]
+    return dict(zip(rows[0], (int(x) for x in rows[1])))
+
+
 def run_phase(name, argv, timeout_s, server_pids):
     """Runs a load client to completion; its last stdout line is a JSON object. Adds the CPU
     the servers and the client used during the phase (the split a profile starts from)."""
     servers0 = sum(cpu_ticks(p) for p in server_pids)
     client0 = children_cpu_s()
+    udp0 = udp_counters()
     started = time.monotonic()
     print(f"  {name}: {' '.join(argv)}", flush=True)
     try:
@@ -135,11 +143,49 @@ def run_phase(name, argv, timeout_s, server_pids):
     result["wall_s"] = round(wall, 2)
     result["servers_cpu_s"] = round((sum(cpu_ticks(p) for p in server_pids) - servers0) / TICKS, 2)
     result["client_process_cpu_s"] = round(children_cpu_s() - client0, 2)
+    udp1 = udp_counters()
+    # Datagrams the kernel dropped for a full receive buffer during the phase.
+    result["udp_rcvbuf_errors"] = udp1["RcvbufErrors"] - udp0["RcvbufErrors"]
     lat = result.get("latency_ms", {})
     print(f"    -> {result.get('ops_per_s')} ops/s, {result.get('entries_per_s', '')} entries/s, "
           f"p50 {lat.get('p50')} p99 {lat.get('p99')} ms, failed {result.get('failed')}, "
           f"cpu servers {result['servers_cpu_s']} s client {result.get('client_cpu_s', result['client_process_cpu_s'])} s "
-          f"wall {result['wall_s']} s {result.get('error', '')}", flush=True)
+          f"wall {result['wall_s']} s, udp rcvbuf drops {result['udp_rcvbuf_errors']} {result.get('error', '')}",
+          flush=True)
+    return result
+
+
+def read_line(proc, timeout_s):
+    """One line of a child's stdout within timeout_s, or None."""
+    import selectors
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    ready = sel.select(timeout_s)
+    sel.close()
+    return proc.stdout.readline() if ready else None
+
+
+def run_client_phase(name, client, phase, timeout_s, server_pids):
+    """A phase of the long-lived OpenDHT client: the same figures as run_phase, the client's
+    CPU from its /proc stat."""
+    servers0 = sum(cpu_ticks(p) for p in server_pids)
+    client0 = cpu_ticks(client.pid)
+    udp0 = udp_counters()
+    started = time.monotonic()
+    print(f"  {name}: {json.dumps(phase)}", flush=True)
+    client.stdin.write(json.dumps(phase) + "\n")
+    client.stdin.flush()
+    line = read_line(client, timeout_s)
+    result = json.loads(line) if line else {"error": f"no answer within {timeout_s} s"}
+    result["wall_s"] = round(time.monotonic() - started, 2)
+    result["servers_cpu_s"] = round((sum(cpu_ticks(p) for p in server_pids) - servers0) / TICKS, 2)
+    result["client_cpu_s"] = round((cpu_ticks(client.pid) - client0) / TICKS, 2)
+    result["udp_rcvbuf_errors"] = udp_counters()["RcvbufErrors"] - udp0["RcvbufErrors"]
+    lat = result.get("latency_ms", {})
+    print(f"    -> {result.get('ops_per_s')} ops/s, p50 {lat.get('p50')} p99 {lat.get('p99')} ms, "
+          f"failed {result.get('failed')}, cpu servers {result['servers_cpu_s']} s client {result['client_cpu_s']} s "
+          f"wall {result['wall_s']} s, udp rcvbuf drops {result['udp_rcvbuf_errors']} {result.get('error', '')}",
+          flush=True)
     return result
 
 
@@ -296,19 +342,32 @@ def opendht_side(args, n, work, procs, deadline):
     out = {"nodes": n, "network_id": netid, "settle_s": args.dht_settle_s,
            "node_argv": "dhtnode -s -U -n NETID -p PORT -b 127.0.0.1:FIRST_PORT"}
     keys = os.path.join(d, "keys.txt")
-    base = [sys.executable, os.path.abspath(__file__), "dht-load", "--bootstrap", f"127.0.0.1:{ports[0]}",
-            "--network", str(netid), "--value-bytes", str(args.record_bytes), "--timeout-s", "30"]
+
+    def start_client(name):
+        client = subprocess.Popen([sys.executable, os.path.abspath(__file__), "dht-load", "--bootstrap",
+                                   f"127.0.0.1:{ports[0]}", "--network", str(netid), "--value-bytes",
+                                   str(args.record_bytes), "--timeout-s", "30"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                  stderr=open(os.path.join(d, f"client-{name}.log"), "w"), start_new_session=True)
+        procs.procs.append(client)  # stopped by its PID with the nodes, at the end of this side
+        if not json.loads(read_line(client, 30) or "{}").get("ready"):
+            raise RuntimeError(f"the OpenDHT client did not start; see {d}/client-{name}.log")
+        return client
+
     phases = [
-        ("put_c1", ["--mode", "put", "--ops", str(args.dht_ops_c1), "--concurrency", "1"]),
-        ("put_c16", ["--mode", "put", "--ops", str(args.dht_ops_c16), "--concurrency", "16", "--save", keys]),
-        ("get_c1", ["--mode", "get", "--ops", str(args.dht_ops_c1), "--concurrency", "1", "--load", keys]),
-        ("get_c16", ["--mode", "get", "--ops", str(args.dht_ops_c16), "--concurrency", "16", "--load", keys]),
+        ("put_c1", {"mode": "put", "ops": args.dht_ops_c1, "concurrency": 1}),
+        ("put_c16", {"mode": "put", "ops": args.dht_ops_c16, "concurrency": 16, "save": keys}),
+        ("get_c1", {"mode": "get", "ops": args.dht_ops_c1, "concurrency": 1, "load": keys}),
+        ("get_c16", {"mode": "get", "ops": args.dht_ops_c16, "concurrency": 16, "load": keys}),
     ]
-    for name, extra in phases:
+    clients = []
+    for name, phase in phases:
         if time.monotonic() > deadline:
             out[name] = {"error": "skipped: run budget spent"}
             continue
-        out[name] = run_phase(name, base + extra, args.phase_timeout_s, pids)
+        clients.append(start_client(name))
+        out[name] = run_client_phase(name, clients[-1], phase, args.phase_timeout_s, pids)
+        out[name]["client_rss_peak_mib"] = round(vm_hwm_kib(clients[-1].pid) / 1024, 1)
     out["rss_peak_mib"] = summary([vm_hwm_kib(p) / 1024 for p in pids])
     out["idle_cpu_percent"] = summary(idle_cpu(pids, args.idle_s))
     out["formed_s"] = round(time.monotonic() - started, 1)
@@ -317,22 +376,22 @@ def opendht_side(args, n, work, procs, deadline):
 
 
 def dht_load(argv):
-    """The OpenDHT client: one DhtRunner in this process, puts or gets with `concurrency`
-    outstanding (callbacks), latency from issue to done callback. Prints one JSON object."""
+    """An OpenDHT client: one DhtRunner in this process. Each stdin line is a phase, a JSON
+    object {"mode": "put"|"get", "ops", "concurrency", "save", "load"}; it answers one JSON
+    line: puts or gets with `concurrency` outstanding (callbacks), latency from issue to the
+    done callback. The driver starts one per phase and keeps each alive until the end: an
+    OpenDHT client is a node of the network, and one that exits stays in the others'
+    routing tables, where searches wait a request timeout (1 s) for it; one client for
+    all phases carries every earlier put's search (its CPU grew to most of a core)."""
     import opendht
 
     p = argparse.ArgumentParser(prog="run_bench.py dht-load")
     p.add_argument("--bootstrap", required=True)
     p.add_argument("--network", type=int, required=True)
-    p.add_argument("--mode", choices=["put", "get"], required=True)
-    p.add_argument("--ops", type=int, required=True)
-    p.add_argument("--concurrency", type=int, required=True)
     p.add_argument("--value-bytes", type=int, default=ENTRY_WIRE_BYTES)
     p.add_argument("--timeout-s", type=float, default=30, help="stop after this long without a completion")
     p.add_argument("--max-seconds", type=float, default=60, help="issue no op after this long")
     p.add_argument("--bind", default="127.0.0.1")
-    p.add_argument("--save")
-    p.add_argument("--load")
     a = p.parse_args(argv)
     cfg = opendht.DhtConfig()
     cfg.setNetwork(a.network)
@@ -342,19 +401,28 @@ def dht_load(argv):
     host, port = a.bootstrap.rsplit(":", 1)
     node.bootstrap(host, port)
     seed = time.time_ns()
-    # Warm-up, untimed: a put and a get complete (the client's routing table is filled).
+    # Warm-up, untimed: a put completes (the client's routing table is filled).
     warm = threading.Event()
     node.put(opendht.InfoHash.get(f"warm/{seed}"), opendht.Value(b"w"), lambda ok, nodes: warm.set())
     warm.wait(10)
+    print(json.dumps({"ready": True}), flush=True)
+    for number, line in enumerate(sys.stdin):
+        phase = json.loads(line)
+        print(json.dumps(dht_phase(opendht, node, a, phase, f"{seed}/{number}")), flush=True)
+    node.shutdown()
+    os._exit(0)  # the runner's threads: do not wait for a clean join
 
-    if a.mode == "put":
-        names = [f"kg-bench/{seed}/{i}" for i in range(a.ops)]
+
+def dht_phase(opendht, node, a, phase, prefix):
+    mode, ops, concurrency = phase["mode"], phase["ops"], phase["concurrency"]
+    if mode == "put":
+        names = [f"kg-bench/{prefix}/{i}" for i in range(ops)]
     else:
-        with open(a.load) as f:
+        with open(phase["load"]) as f:
             saved = [l.strip() for l in f if l.strip()]
-        names = [saved[i % len(saved)] for i in range(a.ops)]
+        names = [saved[i % len(saved)] for i in range(ops)]
     keys = [opendht.InfoHash.get(k) for k in names]
-    values = [opendht.Value(os.urandom(a.value_bytes)) for _ in names] if a.mode == "put" else []
+    values = [opendht.Value(os.urandom(a.value_bytes)) for _ in names] if mode == "put" else []
 
     lock = threading.Condition()
     state = {"next": 0, "in_flight": 0, "acked": 0, "failed": 0, "last": time.monotonic()}
@@ -371,13 +439,13 @@ def dht_load(argv):
                 ok_names.append(names[i])
             else:
                 state["failed"] += 1
-                why = "not_found" if a.mode == "get" else "put_failed"
+                why = "not_found" if mode == "get" else "put_failed"
                 errors[why] = errors.get(why, 0) + 1
             lock.notify()
 
     def issue(i):
         t0 = time.perf_counter()
-        if a.mode == "put":
+        if mode == "put":
             node.put(keys[i], values[i], lambda ok, nodes: finish(i, t0, ok))
         else:
             found = []
@@ -390,12 +458,12 @@ def dht_load(argv):
 
     started = time.monotonic()
     finished = True
-    requested = a.ops
+    limit = ops
     with lock:
-        while state["next"] < a.ops or state["in_flight"] > 0:
-            if time.monotonic() - started > a.max_seconds and state["next"] < a.ops:
-                a.ops = state["next"]  # issue no more; wait for those in flight
-            while state["in_flight"] < a.concurrency and state["next"] < a.ops:
+        while state["next"] < limit or state["in_flight"] > 0:
+            if time.monotonic() - started > a.max_seconds and state["next"] < limit:
+                limit = state["next"]  # issue no more; wait for those in flight
+            while state["in_flight"] < concurrency and state["next"] < limit:
                 i = state["next"]
                 state["next"] += 1
                 state["in_flight"] += 1
@@ -411,9 +479,10 @@ def dht_load(argv):
         seconds = time.monotonic() - started
         acked, failed = state["acked"], state["failed"]
         lat = sorted(latencies)
-    if a.save:
-        with open(a.save, "w") as f:
-            f.write("".join(k + "\n" for k in ok_names))
+        done_names = list(ok_names)
+    if phase.get("save"):
+        with open(phase["save"], "w") as f:
+            f.write("".join(k + "\n" for k in done_names))
 
     def pct(q):
         if not lat:
@@ -421,13 +490,11 @@ def dht_load(argv):
         rank = max(1, min(len(lat), int(q * len(lat) + 0.999999)))
         return round(lat[rank - 1], 3)
 
-    result = {"mode": a.mode, "ops": a.ops, "ops_requested": requested, "concurrency": a.concurrency, "value_bytes": a.value_bytes,
-              "acked": acked, "failed": failed, "errors": errors, "finished": finished,
-              "seconds": round(seconds, 3), "ops_per_s": round(acked / seconds, 1) if seconds > 0 else 0,
-              "latency_ms": {"p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99), "max": pct(1.0)}}
-    print(json.dumps(result), flush=True)
-    node.shutdown()
-    os._exit(0)  # the runner's threads: do not wait for a clean join
+    return {"mode": mode, "ops": limit, "ops_requested": ops, "concurrency": concurrency,
+            "value_bytes": a.value_bytes, "acked": acked, "failed": failed, "errors": errors,
+            "finished": finished, "seconds": round(seconds, 3),
+            "ops_per_s": round(acked / seconds, 1) if seconds > 0 else 0,
+            "latency_ms": {"p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99), "max": pct(1.0)}}
 
 
 # ---------------------------------------------------------------- report
@@ -546,7 +613,7 @@ def main():
     try:
         for n in [int(x) for x in args.sizes.split(",")]:
             side = results["sizes"].setdefault(str(n), {})
-            for sync in args.kg_sync.split(","):
+            for sync in [x for x in args.kg_sync.split(",") if x]:
                 name = "kittengrad" if sync == "full" else f"kittengrad_{sync}"
                 try:
                     side[name] = kittengrad_side(args, n, work, procs, deadline, sync)
