@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -593,6 +594,7 @@ def main():
     p.add_argument("--idle-s", type=float, default=10)
     p.add_argument("--kg-sync", default="full,normal",
                    help="kittengrad rings to run: full (all phases), then normal (unbatched ops only)")
+    p.add_argument("--keep-work", action="store_true", help="keep the peers' data and logs")
     p.add_argument("--perf", action="store_true", help="perf record the peers during an extra batch phase")
     p.add_argument("--budget-s", type=float, default=1050, help="no phase starts after this")
     args = p.parse_args()
@@ -610,6 +612,7 @@ def main():
     results = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "loadavg_start": load_average(),
                "cores": os.cpu_count(), "argv": sys.argv, "sizes": {}}
     procs = Procs()
+    completed = False
     try:
         for n in [int(x) for x in args.sizes.split(",")]:
             side = results["sizes"].setdefault(str(n), {})
@@ -632,6 +635,7 @@ def main():
             side["compare"] = compare(side.get("kittengrad", {}), side["opendht"])
             if "kittengrad_normal" in side:
                 side["compare_normal"] = compare(side["kittengrad_normal"], side["opendht"])
+        completed = True
     finally:
         procs.stop_all()
         results["loadavg_end"] = load_average()
@@ -640,6 +644,12 @@ def main():
             json.dump(results, f, indent=1)
         with open(os.path.join(out_dir, "results.md"), "w") as f:
             f.write(markdown(results))
+        def has_error(r):
+            return isinstance(r, dict) and ("error" in r or any(has_error(v) for v in r.values()))
+        if args.keep_work or not completed or has_error(results["sizes"]):
+            print(f"peer data and logs kept in {work}", flush=True)
+        else:
+            shutil.rmtree(work, ignore_errors=True)  # the peers' databases: ~200 MB a ring
         print(f"results in {out_dir}/results.json and results.md", flush=True)
     return 0
 
