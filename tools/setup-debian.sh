@@ -12,6 +12,8 @@ packages=(
   python3 python3-dev python3-venv python3-pip python3-setuptools python3-wheel
   python3-numpy python3-h5py python3-pandas python3-matplotlib python3-pytest python3-tqdm
   python3-distributed jupyter-nbconvert python3-nbclient python3-nbformat python3-ipykernel
+  dhtnode python3-opendht  # the OpenDHT side of bench/live/run_bench.py
+  linux-perf               # its --perf profile of the peers
 )
 
 missing=()
