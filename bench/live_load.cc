@@ -231,14 +231,15 @@ int run(const Options& cli) {
   co.ns = o.ns;
   co.request_timeout_ms = o.request_timeout_ms;
   co.max_datagram_bytes = o.max_datagram_bytes;
-  if (auto probe = ClientRunner::open(co, o.ns); !probe) {
+  // The author key signs the entries and authenticates the client's sessions.
+  const KeyPair author = keypair_from_u64(o.seed);
+  if (auto probe = ClientRunner::open(co, o.ns, author); !probe) {
     std::cerr << "kg_live_load: " << probe.error().detail << "\n";
     return 2;
   }
-  const OpenRunner open = [&co, &o] { return std::move(*ClientRunner::open(co, o.ns)); };
+  const OpenRunner open = [&co, &o, &author] { return std::move(*ClientRunner::open(co, o.ns, author)); };
   const std::int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  const KeyPair author = keypair_from_u64(o.seed);
   const auto gw = [&](std::size_t j) { return (*gateways)[j % gateways->size()]; };
 
   // ---- prepare (untimed): sign every entry, group batches ----

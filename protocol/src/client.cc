@@ -29,21 +29,24 @@ Client::Op& Client::new_op(OpKind kind, const std::string& ns, const RingId& key
 std::uint64_t Client::write(const std::string& ns, std::vector<Entry> entries, Address gateway) {
   Op& op = new_op(OpKind::kWrite, ns, entries.empty() ? RingId{} : entries.front().key(), gateway);
   op.entries = std::move(entries);
-  start(op);
-  return op.result.op;
+  const std::uint64_t id = op.result.op;
+  start(op);  // may finish (and erase) the op at once
+  return id;
 }
 
 std::uint64_t Client::lookup(const std::string& ns, const Cid& canonical, Address gateway) {
   Op& op = new_op(OpKind::kLookup, ns, canonical.ring_key(), gateway);
   op.canonical = canonical;
-  start(op);
-  return op.result.op;
+  const std::uint64_t id = op.result.op;
+  start(op);  // may finish (and erase) the op at once
+  return id;
 }
 
 std::uint64_t Client::route(const std::string& ns, const RingId& key, Address gateway) {
   Op& op = new_op(OpKind::kRoute, ns, key, gateway);
-  start(op);
-  return op.result.op;
+  const std::uint64_t id = op.result.op;
+  start(op);  // may finish (and erase) the op at once
+  return id;
 }
 
 void Client::start(Op& op) {

@@ -56,9 +56,11 @@ class ClientRunner final : public Node {
   bool run(std::chrono::milliseconds timeout) {
     timeout_ = timeout;
     running_ = true;
+    finished_ = false;
+    timed_out_ = false;
+    io_.restart();  // a runner runs again for the next batch of ops (the socket stays open)
     progress();
-    loop_->turn_done();
-    end_of_turn();
+    loop_->turn_done();  // ends the turn: end_of_turn() collects what is already done
     if (!finished_) io_.run();
     deadline_.cancel();
     return !timed_out_;
@@ -68,7 +70,7 @@ class ClientRunner final : public Node {
     deadline_.async_wait([this](const std::error_code& ec) {
       if (ec) return;  // moved on, or cancelled
       timed_out_ = true;
-      loop_->stop();
+      io_.stop();
     });
   }
 
@@ -76,13 +78,16 @@ class ClientRunner final : public Node {
   void on_wakeup() override { client_->on_wakeup(); }
   [[nodiscard]] std::optional<Time> next_wakeup() const override { return client_->next_wakeup(); }
   void end_of_turn() override {
-    for (OpResult& r : client_->take_completed()) {
-      if (on_done_) on_done_(std::move(r));
+    // on_done may submit ops that complete at once (refused before any send): drain.
+    for (auto done = client_->take_completed(); !done.empty(); done = client_->take_completed()) {
+      for (OpResult& r : done) {
+        if (on_done_) on_done_(std::move(r));
+      }
     }
     if (running_ && client_->in_flight() == 0 && !finished_) {
       finished_ = true;
-      deadline_.cancel();  // else io_.run() would wait for it
-      loop_->stop();
+      deadline_.cancel();
+      io_.stop();
     }
   }
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "kittengrad/crypto.h"
 #include "live_client.h"
 #include "live_daemon.h"
 #include "live_subscribe.h"
@@ -125,6 +126,13 @@ LiveCommands::~LiveCommands() = default;
 
 std::optional<int> LiveCommands::run() const {
   Impl& i = *impl_;
+  const bool chosen = *i.peer || *i.stats || *i.health || *i.insert || *i.update || *i.lookup ||
+                      *i.route || *i.subscribe;
+  if (!chosen) return std::nullopt;
+  if (!crypto_init()) {
+    std::cerr << "kittengrad: libsodium could not be initialised\n";
+    return 1;
+  }
   if (*i.peer) return run_peer_daemon(i.daemon);
   if (*i.insert) {
     if (!i.batch.empty()) {

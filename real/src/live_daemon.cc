@@ -32,7 +32,7 @@ constexpr int kBadConfig = 2;
 constexpr int kCannotStart = 1;
 // How often the bootstraps are asked again while none answers.
 constexpr auto kProbeInterval = std::chrono::seconds(1);
-constexpr std::uint64_t kProbeReqBase = 1ull << 62;
+
 // Commits per turn: completions persist again (blocks, acknowledgements); what is left
 // after this many goes with the next turn.
 constexpr int kCommitRoundsPerTurn = 4;
@@ -137,6 +137,10 @@ class PeerDaemon final : public Node {
   bool on_admin(const asio::ip::udp::endpoint& from, const admin::Datagram& d) override {
     if (const auto* reply = std::get_if<admin::Reply>(&d)) return on_probe_reply(from, *reply);
     const auto& request = std::get<admin::Request>(d);
+    // Admin requests are small and unauthenticated; their replies are up to a datagram.
+    // A budget of replies per second keeps a spoofed flood from using the peer as an
+    // amplifier (a request over budget is dropped, counted as unexpected).
+    if (!admin_budget_.take(loop_.now())) return false;
     const PeerStatus status = this->status();
     const std::vector<admin::Item> items =
         request.query == admin::Query::kRing ? ring_items(status) : stats_items(status);
@@ -186,7 +190,7 @@ class PeerDaemon final : public Node {
     if (joining_ || leaving_) return;
     ++probe_rounds_;
     for (std::size_t i = 0; i < bootstraps_.size(); ++i) {
-      const admin::Request q{.req = kProbeReqBase + i, .query = admin::Query::kRing, .first = 0};
+      const admin::Request q{.req = probe_base_ + i, .query = admin::Query::kRing, .first = 0};
       loop_.send_bytes(bootstraps_[i], admin::encode_admin(q));
     }
     // Say so at the first miss, then every ten.
@@ -200,7 +204,9 @@ class PeerDaemon final : public Node {
   }
 
   bool on_probe_reply(const asio::ip::udp::endpoint& from, const admin::Reply& reply) {
-    if (reply.req < kProbeReqBase || reply.req - kProbeReqBase >= bootstraps_.size()) return false;
+    if (reply.req < probe_base_ || reply.req - probe_base_ >= bootstraps_.size()) return false;
+    // Admin datagrams are not authenticated: only the bootstrap asked may answer.
+    if (from != bootstraps_[reply.req - probe_base_]) return false;
     if (joining_ || leaving_) return true;  // a later answer to an earlier round
     const std::optional<Address> addr = address_of(from);
     if (!addr) return false;
@@ -303,7 +309,22 @@ class PeerDaemon final : public Node {
   JsonLog& log_;
   DaemonOptions options_;
   SqliteStorage& storage_;
+  struct ReplyBudget {
+    static constexpr double kPerSecond = 200;
+    double tokens = kPerSecond;
+    Time last = 0;
+    bool take(Time now) {
+      tokens = std::min(kPerSecond, tokens + kPerSecond * static_cast<double>(now - last) / kMicrosPerSecond);
+      last = now;
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    }
+  } admin_budget_;
   std::uint64_t flush_failures_ = 0;
+  // Request ids of the bootstrap probes start at a random value, so that a host that did
+  // not see them cannot answer them.
+  std::uint64_t probe_base_ = (random_u64() >> 2) | 1;
   Peer peer_;
   asio::signal_set signals_;
   asio::steady_timer probe_timer_;

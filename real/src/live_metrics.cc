@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <cctype>
+#include <chrono>
 
 #include "kittengrad/real/live_address.h"
 
@@ -30,6 +31,11 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& h
   }
   m->port_ = ep->port();
   m->thread_ = std::thread([raw = m.get()] { raw->server_->listen_after_bind(); });
+  // cpp-httplib's stop() does nothing until the thread is inside listen: wait for it, so
+  // that a daemon stopping right after start does not hang in the destructor's join.
+  for (int i = 0; i < 2000 && !m->server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return m;
 }
 

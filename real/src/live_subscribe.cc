@@ -46,7 +46,7 @@ class Subscriber final : public Node {
  public:
   Subscriber(asio::io_context& io, LiveLoop& loop, const SubscribeOptions& o, Address peer,
              std::uint64_t head)
-      : io_(io), loop_(loop), o_(o), peer_(peer), head_(head), timer_(io) {}
+      : loop_(loop), o_(o), peer_(peer), head_(head), timer_(io) {}
 
   void start() {
     subscribe();
@@ -70,6 +70,10 @@ class Subscriber final : public Node {
   [[nodiscard]] int status() const { return status_; }
   void stop() {
     timer_.cancel();
+    if (sub_ != 0) {
+      loop_.send(peer_, Message{o_.ns, Unsubscribe{sub_}});  // else the peer feeds a closed port
+      sub_ = 0;
+    }
     loop_.stop();
     if (on_stop) on_stop();
   }
@@ -148,7 +152,6 @@ class Subscriber final : public Node {
     if (o_.until_caught_up) stop();
   }
 
-  asio::io_context& io_;
   LiveLoop& loop_;
   SubscribeOptions o_;
   Address peer_;
@@ -183,7 +186,6 @@ int run_subscribe(const SubscribeOptions& o) {
   if (!peer) return std::cerr << "kittengrad subscribe: " << peer.error().detail << "\n", kBadInput;
   const std::optional<Address> addr = address_of(*peer);
   if (!addr) return std::cerr << "kittengrad subscribe: the address book is full\n", kFailed;
-  if (!crypto_init()) return kFailed;
   auto keys = load_or_create_identity(o.identity);
   if (!keys) return std::cerr << "kittengrad subscribe: " << keys.error().detail << "\n", kBadInput;
   auto head = head_height(*peer, o.ns, std::chrono::milliseconds(o.timeout_ms));

@@ -144,6 +144,11 @@ void Writer::address(const char* what, Address a) {
   }
   const std::optional<Ipv6Endpoint> e = address_book().find(a);
   assert(e && "an IPv6 handle this process's address book did not make");
+  if (!e) {  // (cannot happen: handles never leave the process) an unreachable address
+    u8(what, kFamilyIpv4);
+    fixed(0, 6);
+    return;
+  }
   u8(what, kFamilyIpv6);
   bytes(what, e->address);
   fixed(e->port, 2);

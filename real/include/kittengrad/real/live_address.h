@@ -3,7 +3,7 @@
 //
 // Live, an IPv4 endpoint's Address is IPv4 << 16 | port; an IPv6 endpoint's is a handle
 // from the process's address book (address_book.h; an IPv4-mapped one, ::ffff:a.b.c.d,
-// is its IPv4 address). Rings work over either family, or both.
+// is its IPv4 address). A ring is all IPv4 or all IPv6: a peer has one socket.
 #pragma once
 
 #include <asio/ip/udp.hpp>

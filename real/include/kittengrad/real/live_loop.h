@@ -12,7 +12,7 @@
 // Node::next_wakeup().
 //
 //   asio::io_context io;
-//   auto loop = LiveLoop::open(io, endpoint, served, max_datagram_bytes);   // Result<...>
+//   auto loop = LiveLoop::open(io, endpoint, served, max_datagram_bytes, identity);
 //   PeerNode node(...);            // a Node: on_message, on_wakeup, next_wakeup, ...
 //   (*loop)->start(&node);
 //   io.run();
@@ -38,8 +38,8 @@
 namespace kittengrad::live {
 
 // ---- the datagram layer ----
-// Every core message leaves through to_wire and arrives through from_wire: the one place
-// where the authenticated session layer goes in (the lead wires it here).
+// Every core message is encoded by to_wire and decoded by from_wire; in between, the loop
+// seals and opens it in the peer's authenticated session (send() and handle()).
 [[nodiscard]] std::vector<std::uint8_t> to_wire(const Message& m);
 [[nodiscard]] Result<Message> from_wire(std::span<const std::uint8_t> bytes,
                                         const codec::NamespaceTable& served);
@@ -52,7 +52,7 @@ enum class Drop : std::uint8_t {
   kUnknownKind,       // first byte: no such message kind
   kMalformed,         // the codec refused the body (truncated, overlong, out of range...)
   kUnknownNamespace,  // well formed, for a namespace this peer does not serve
-  kNoAddress,         // from an IPv6 endpoint, which has no core Address
+  kNoAddress,         // from an IPv6 endpoint when the address book is full
   kAdminMalformed,    // an admin datagram that does not decode
   kAdminUnexpected,   // an admin datagram this node does not answer
   kSession,           // refused by the session layer (counted by reason in sessions())
@@ -97,7 +97,8 @@ class Node {
 };
 
 // Any core with the driver interface of Peer and Client (on_datagram, on_wakeup,
-// next_wakeup) as a Node: how the client commands drive a Client.
+// next_wakeup) as a Node (the client commands use ClientRunner, which also collects
+// completions; this is the plain form).
 //   Client client(config, *loop->local_address(), loop.get(), loop.get());
 //   CoreNode<Client> node(client);
 //   loop->start(&node);
@@ -135,7 +136,7 @@ class LiveLoop final : public Clock, public Network {
   void turn_done();
 
   [[nodiscard]] asio::ip::udp::endpoint local_endpoint() const;
-  // The local endpoint as a core Address (nullopt when bound to IPv6).
+  // The local endpoint as a core Address (nullopt only when the address book is full).
   [[nodiscard]] std::optional<Address> local_address() const;
   [[nodiscard]] const TransportCounters& counters() const { return counters_; }
   [[nodiscard]] const session::SessionTable& sessions() const { return *sessions_; }
