@@ -32,7 +32,9 @@ test: build build-asan
 	$(MAKE) fuzz-session FUZZ_SECONDS=5
 	$(MAKE) fuzz-records FUZZ_SECONDS=5
 
+BENCH_TARGETS = kg_bench kg_large_ops kg_sqlite_bench kg_sim_floor kg_live_load
 bench: build
+	cmake --build --preset release --target $(BENCH_TARGETS) -j $(JOBS)
 	./build/bench/kg_bench --benchmark_counters_tabular=true
 
 # The wire codec's libFuzzer target (clang, ASan + UBSan) for FUZZ_SECONDS on the committed

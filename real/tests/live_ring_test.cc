@@ -219,6 +219,8 @@ class LiveRing : public ::testing::Test {
       if (it == in_flight.end()) return;
       if (res.error == ErrorCode::kOk) {
         acked.insert(acked.end(), writes[it->second].begin(), writes[it->second].end());
+      } else if (failures_.size() < 5) {
+        failures_.push_back(std::string(error_name(res.error)) + ": " + res.detail);
       }
       in_flight.erase(it);
       r.progress();
@@ -251,6 +253,7 @@ class LiveRing : public ::testing::Test {
 
   fs::path dir_;
   std::vector<LivePeer> peers_;
+  std::vector<std::string> failures_;  // the first failed writes of write_all, for messages
 };
 
 TEST_F(LiveRing, AcknowledgedUpdatesSurviveTwoAdjacentCrashes) {
@@ -405,7 +408,8 @@ TEST_F(LiveRing, GracefulLeaveHandsOffEverything) {
   const auto order = ring_order();
   LivePeer& leaver = peers_[order[1]];
   const std::vector<Entry> acked = write_all(peers_[order[0]], writes, 32);
-  ASSERT_EQ(acked.size(), 134000u) << "every write should be acknowledged on a calm ring";
+  ASSERT_EQ(acked.size(), 134000u) << "every write should be acknowledged on a calm ring; first failures: "
+                                    << ::testing::PrintToString(failures_);
   std::this_thread::sleep_for(std::chrono::seconds(3));
 
   ::kill(leaver.pid, SIGTERM);
