@@ -99,18 +99,35 @@ class LiveRing : public ::testing::Test {
       peers_.push_back(p);
     }
     for (std::size_t i = 0; i < n; ++i) {
-      std::ofstream(peers_[i].config)
-          << "listen = \"" << peers_[i].host_port() << "\"\n"
-          << "identity = \"peer-" << i << ".key\"\n"
-          << "data_dir = \"data-" << i << "\"\n"
-          << "namespaces = [\"default\"]\n"
-          << "bootstrap = " << (i == 0 ? "[]" : "[\"" + peers_[0].host_port() + "\"]") << "\n"
-          << "sync = \"normal\"\n"  // survives kill -9, which is what this test does
-          << "log_level = \"info\"\n"
-          << "[overlay]\n"
-          << "stabilize_interval_s = 0.3\ncheck_predecessor_interval_s = 0.3\n"
-          << "fix_fingers_interval_s = 1\nanti_entropy_interval_s = 2\n"
-          << "journal_block_interval_s = 1\nrequest_timeout_ms = 200\n";
+      write_config(i, i == 0 ? "[]" : "[\"" + peers_[0].host_port() + "\"]");
+    }
+  }
+
+  void write_config(std::size_t i, const std::string& bootstrap) {
+    std::ofstream(peers_[i].config)
+        << "listen = \"" << peers_[i].host_port() << "\"\n"
+        << "identity = \"peer-" << i << ".key\"\n"
+        << "data_dir = \"data-" << i << "\"\n"
+        << "namespaces = [\"default\"]\n"
+        << "bootstrap = " << bootstrap << "\n"
+        << "sync = \"normal\"\n"  // survives kill -9, which is what this test does
+        << "log_level = \"info\"\n"
+        << "[overlay]\n"
+        << "stabilize_interval_s = 0.3\ncheck_predecessor_interval_s = 0.3\n"
+        << "fix_fingers_interval_s = 1\nanti_entropy_interval_s = 2\n"
+        << "journal_block_interval_s = 1\nrequest_timeout_ms = 200\n";
+  }
+
+  // Once the ring stands, every peer's config lists all the others as bootstraps, as an
+  // operator's would: a peer that restarts (even the one that created the ring) rejoins
+  // through whichever of them answers, whoever else is down.
+  void bootstrap_from_everyone() {
+    for (std::size_t i = 0; i < peers_.size(); ++i) {
+      std::string list;
+      for (std::size_t j = 0; j < peers_.size(); ++j) {
+        if (j != i) list += (list.empty() ? "\"" : ", \"") + peers_[j].host_port() + "\"";
+      }
+      write_config(i, "[" + list + "]");
     }
   }
 
@@ -262,6 +279,7 @@ TEST_F(LiveRing, AcknowledgedUpdatesSurviveTwoAdjacentCrashes) {
   make_peers(kPeers);
   start_all();
   ASSERT_TRUE(wait_healthy(std::chrono::seconds(40))) << "the ring did not become healthy";
+  bootstrap_from_everyone();
 
   // The workload: an insert of each canonical and an update of each, 32 writes in flight,
   // through gateways chosen at random. After a third of the writes completed, two adjacent
@@ -391,6 +409,7 @@ TEST_F(LiveRing, GracefulLeaveHandsOffEverything) {
   make_peers(4);
   start_all();
   ASSERT_TRUE(wait_healthy(std::chrono::seconds(40))) << "the ring did not become healthy";
+  bootstrap_from_everyone();
   // 134,000 entries: 2,000 canonicals of 67 updates. With 4 peers and r = 3 each peer
   // replicates three quarters of the keys, so the leaver holds about 100,000.
   const KeyPair author = keypair_from_u64(test_seed());
@@ -532,6 +551,7 @@ TEST_F(LiveRing, AttacksAreRefusedCountedAndChangeNothing) {
   make_peers(3);
   start_all();
   ASSERT_TRUE(wait_healthy(std::chrono::seconds(40))) << "the ring did not become healthy";
+  bootstrap_from_everyone();
   LivePeer& target = peers_[0];
   auto target_ep = parse_host_port(target.host_port());
   ASSERT_TRUE(target_ep.ok());
