@@ -52,6 +52,9 @@ std::uint64_t test_seed() {
   return s != nullptr ? std::strtoull(s, nullptr, 10) : 1;
 }
 
+// A number from a peer's stats (defined below).
+std::uint64_t stat(const std::vector<admin::Item>& items, const std::string& name);
+
 int free_udp_port() {
   const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in a{};
@@ -396,7 +399,11 @@ TEST_F(LiveRing, AcknowledgedUpdatesSurviveTwoAdjacentCrashes) {
     for (const StorageRecord& rec : *records) {
       if (const auto* b = std::get_if<JournalBlock>(&rec.item)) chain.push_back(*b);
     }
-    ASSERT_FALSE(chain.empty()) << p.host_port() << " wrote no journal block";
+    // Blocks are cut every second; the victim that never came back may have died before
+    // its first. Every peer that ran to the end has cut some.
+    if (&p != &victim_b) {
+      ASSERT_FALSE(chain.empty()) << p.host_port() << " wrote no journal block";
+    }
     const Result<bool> verified = verify_chain(chain, Hash256{});
     EXPECT_TRUE(verified.ok()) << p.host_port() << ": " << verified.error().detail;
   }
@@ -425,11 +432,24 @@ TEST_F(LiveRing, GracefulLeaveHandsOffEverything) {
     writes.push_back(std::move(w));
   }
   const auto order = ring_order();
-  LivePeer& leaver = peers_[order[1]];
   const std::vector<Entry> acked = write_all(peers_[order[0]], writes, 32);
   ASSERT_EQ(acked.size(), 134000u) << "every write should be acknowledged on a calm ring; first failures: "
                                     << ::testing::PrintToString(failures_);
   std::this_thread::sleep_for(std::chrono::seconds(3));
+  // The leaver: the peer holding the most (each holds about three quarters, as the ids
+  // happen to fall; the most is over 100,000 since the four hold 3 x 134,000).
+  LivePeer* most = nullptr;
+  std::uint64_t most_entries = 0;
+  for (LivePeer& p : peers_) {
+    auto st = ask_peer(*parse_host_port(p.host_port()), admin::Query::kStats, std::chrono::milliseconds(3000));
+    ASSERT_TRUE(st.ok()) << st.error().detail;
+    const std::uint64_t n = stat(*st, "ns/default/store/entries");
+    if (most == nullptr || n > most_entries) {
+      most = &p;
+      most_entries = n;
+    }
+  }
+  LivePeer& leaver = *most;
 
   ::kill(leaver.pid, SIGTERM);
   const int status = wait_exit(leaver, std::chrono::seconds(120));
@@ -457,8 +477,13 @@ TEST_F(LiveRing, GracefulLeaveHandsOffEverything) {
     EXPECT_EQ(missing, 0u) << p->host_port() << " lacks " << missing << " acknowledged entries";
   }
 
-  // Everyone back, the leaver with the same identity and data: a healthy ring.
-  for (LivePeer* p : survivors) start_peer(*p);
+  // Everyone back, the leaver with the same identity and data: a healthy ring. A cold start
+  // of a whole ring, as an operator does it: one peer starts it (its config has no
+  // bootstrap), the others join through whoever answers.
+  write_config(static_cast<std::size_t>(survivors[0] - peers_.data()), "[]");
+  start_peer(*survivors[0]);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  for (std::size_t i = 1; i < survivors.size(); ++i) start_peer(*survivors[i]);
   start_peer(leaver);
   ASSERT_TRUE(wait_healthy(std::chrono::seconds(40))) << "the ring did not become healthy again";
   const std::string again = read_file(leaver.log);
