@@ -8,6 +8,7 @@
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -208,6 +209,16 @@ class PeerDaemon final : public Node {
     // Admin datagrams are not authenticated: only the bootstrap asked may answer.
     if (from != bootstraps_[reply.req - probe_base_]) return false;
     if (joining_ || leaving_) return true;  // a later answer to an earlier round
+    // Join only through a peer that is in a ring itself: when a whole ring starts cold,
+    // peers that are still probing answer each other, and two of them joining through
+    // each other would make a ring of nobody. Keep asking until a joined one answers.
+    const bool in_a_ring = std::any_of(reply.items.begin(), reply.items.end(), [this](const admin::Item& i) {
+      const auto* v = std::get_if<std::uint64_t>(&i.value);
+      return v != nullptr && *v == 1 &&
+             std::any_of(config_.namespaces.begin(), config_.namespaces.end(),
+                         [&i](const std::string& ns) { return i.name == "ns/" + ns + "/joined"; });
+    });
+    if (!in_a_ring) return true;
     const std::optional<Address> addr = address_of(from);
     if (!addr) return false;
     joining_ = true;
