@@ -5,7 +5,7 @@
 #                 libFuzzer target for a few seconds on its committed corpus
 JOBS ?= $(shell nproc)
 
-.PHONY: demo test setup build build-asan bench clean fuzz-codec fuzz-session fuzz-records
+.PHONY: demo test setup build build-asan bench clean fuzz-build
 
 setup:
 	@bash tools/setup-debian.sh
@@ -28,41 +28,26 @@ demo: build
 test: build build-asan
 	ctest --preset release -j $(JOBS)
 	ctest --preset asan -j $(JOBS)
-	$(MAKE) fuzz-codec FUZZ_SECONDS=5
-	$(MAKE) fuzz-session FUZZ_SECONDS=5
-	$(MAKE) fuzz-records FUZZ_SECONDS=5
+	$(MAKE) $(FUZZ_TARGETS:%=fuzz-%) FUZZ_SECONDS=5
 
 BENCH_TARGETS = kg_bench kg_large_ops kg_sqlite_bench kg_sim_floor kg_live_load
 bench: build
 	cmake --build --preset release --target $(BENCH_TARGETS) -j $(JOBS)
 	./build/bench/kg_bench --benchmark_counters_tabular=true
 
-# The wire codec's libFuzzer target (clang, ASan + UBSan) for FUZZ_SECONDS on the committed
-# corpus; what it finds goes to build-fuzz/corpus/codec, never into fuzz/corpus/.
+# The libFuzzer targets (clang, ASan + UBSan; fuzz/README.md), built once, each run for
+# FUZZ_SECONDS on its committed corpus: `make fuzz-codec`, `fuzz-session`, `fuzz-records`.
+# What a run finds goes to build-fuzz/corpus/NAME, never into fuzz/corpus/.
 FUZZ_SECONDS ?= 10
-fuzz-codec: setup
+FUZZ_TARGETS = codec session records
+fuzz-build: setup
 	cmake --preset fuzz
-	cmake --build build-fuzz --target codec_fuzz -j $(JOBS)
-	mkdir -p build-fuzz/corpus/codec
-	./build-fuzz/fuzz/codec_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	  build-fuzz/corpus/codec fuzz/corpus/codec
+	cmake --build build-fuzz --target $(FUZZ_TARGETS:%=%_fuzz) -j $(JOBS)
 
-# The session layer's libFuzzer target, the same way: build-fuzz/corpus/session gets what
-# it finds.
-fuzz-session: setup
-	cmake --preset fuzz
-	cmake --build build-fuzz --target session_fuzz -j $(JOBS)
-	mkdir -p build-fuzz/corpus/session
-	./build-fuzz/fuzz/session_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	  build-fuzz/corpus/session fuzz/corpus/session
-
-# The storage records' decoders (what a peer reads back from its database), the same way.
-fuzz-records: setup
-	cmake --preset fuzz
-	cmake --build build-fuzz --target records_fuzz -j $(JOBS)
-	mkdir -p build-fuzz/corpus/records
-	./build-fuzz/fuzz/records_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	  build-fuzz/corpus/records fuzz/corpus/records
+fuzz-%: fuzz-build
+	mkdir -p build-fuzz/corpus/$*
+	./build-fuzz/fuzz/$*_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  build-fuzz/corpus/$* fuzz/corpus/$*
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -137,4 +137,12 @@ Reply paged_reply(const Request& request, const std::vector<Item>& all, std::siz
   return p;
 }
 
+std::optional<std::uint64_t> number_of(const std::vector<Item>& items, std::string_view name) {
+  for (const Item& i : items) {
+    if (i.name != name) continue;
+    if (const auto* v = std::get_if<std::uint64_t>(&i.value)) return *v;
+  }
+  return std::nullopt;
+}
+
 }  // namespace kittengrad::admin

@@ -17,6 +17,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <variant>
 #include <vector>
 
 #include "kittengrad/client.h"
@@ -36,11 +37,6 @@ constexpr int kBadInput = 2;
 
 using Json = nlohmann::ordered_json;  // keys in the order DESIGN.md shows them
 
-// Failures of the command itself (bad input, an unusable file): printed, exit 2.
-struct Usage {
-  std::string message;
-};
-
 
 std::string expand_home(const std::string& path) {
   if (path.rfind("~/", 0) == 0) {
@@ -49,13 +45,17 @@ std::string expand_home(const std::string& path) {
   return path;
 }
 
-Result<KeyPair> client_identity(const ClientOptions& o) {
-  const std::string path = expand_home(o.identity.empty() ? default_data_path("identity.key") : o.identity);
+}  // namespace
+
+Result<KeyPair> client_identity(const std::string& file) {
+  const std::string path = expand_home(file.empty() ? default_data_path("identity.key") : file);
   std::error_code ec;
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   return load_or_create_identity(path);
 }
+
+namespace {
 
 Result<Cid> parse_cid(const std::string& text, const char* what) {
   Cid cid;
@@ -67,8 +67,9 @@ Result<Cid> parse_cid(const std::string& text, const char* what) {
   return cid;
 }
 
-// The record's CID: from --cid, or the file's bytes put into the blockstore.
-Result<Cid> record_cid(const ClientOptions& o, const RecordSource& s,
+// The record's CID: from --cid, or the file's bytes put into the blockstore (opened at the
+// first record, then kept in `store`: a batch opens it once).
+Result<Cid> record_cid(const ClientOptions& o, const RecordSource& s, std::optional<Blockstore>& store,
                        const std::filesystem::path& base = {}) {
   if (s.record.empty() == s.cid.empty()) {
     return Error{ErrorCode::kBadRequest, "give exactly one of --record FILE and --cid CID"};
@@ -78,8 +79,11 @@ Result<Cid> record_cid(const ClientOptions& o, const RecordSource& s,
   if (file.is_relative() && !base.empty()) file = base / file;
   auto bytes = read_record_file(file);
   if (!bytes) return bytes.error();
-  auto store = Blockstore::open(expand_home(o.blocks.empty() ? default_data_path("blocks") : o.blocks));
-  if (!store) return store.error();
+  if (!store) {
+    auto opened = Blockstore::open(expand_home(o.blocks.empty() ? default_data_path("blocks") : o.blocks));
+    if (!opened) return opened.error();
+    store.emplace(std::move(*opened));
+  }
   return store->put(*bytes);
 }
 
@@ -111,35 +115,39 @@ int fail(const char* command, const std::string& message, int status) {
   return status;
 }
 
-// Runs one op to completion. nullopt: the command timed out (the error was printed).
-std::optional<OpResult> run_one(ClientRunner& runner, const ClientOptions& o, const char* command,
-                                const std::function<std::uint64_t(Client&)>& submit) {
+// One op of a command: the client's identity, a runner, the op `submit` starts, run to its
+// end. Returns the op's result when it succeeded; otherwise prints why (naming the peers
+// asked) and returns the exit status.
+using Submit = std::function<std::uint64_t(Client&, const KeyPair& keys, std::int64_t wall_ms, Address gateway)>;
+std::variant<OpResult, int> run_op(const ClientOptions& o, const char* command, const Submit& submit) {
+  auto keys = client_identity(o.identity);  // signs entries, authenticates the session
+  if (!keys) return fail(command, keys.error().detail, kBadInput);
+  auto opened = ClientRunner::open(o, o.ns, *keys);
+  if (!opened) {
+    return fail(command, opened.error().detail, opened.error().code == ErrorCode::kBadRequest ? kBadInput : kFailed);
+  }
+  ClientRunner& runner = **opened;
   std::optional<OpResult> result;
   runner.on_done([&result](OpResult r) { result = std::move(r); });
-  submit(runner.client());
+  submit(runner.client(), *keys, runner.clock().wall_ms(), runner.gateway());
   if (!runner.run(std::chrono::milliseconds(o.timeout_ms)) || !result) {
-    fail(command, "no answer within " + std::to_string(o.timeout_ms) + " ms from " +
-                      format_address(runner.gateway()) + " or the replicas it named",
-         kFailed);
-    return std::nullopt;
+    return fail(command, "no answer within " + std::to_string(o.timeout_ms) + " ms from " +
+                             format_address(runner.gateway()) + " or the replicas it named",
+                kFailed);
   }
-  return result;
+  if (result->error != ErrorCode::kOk) {
+    return fail(command, failure(*result, runner.gateway()), is_input_error(result->error) ? kBadInput : kFailed);
+  }
+  return std::move(*result);
 }
 
 // Signs and writes one entry; prints the result. insert: update == canonical.
 int write_one(const ClientOptions& o, const char* command, const Cid& canonical, const Cid& update,
               bool print_canonical) {
-  auto keys = client_identity(o);
-  if (!keys) return fail(command, keys.error().detail, kBadInput);
-  auto runner = ClientRunner::open(o, o.ns, *keys);
-  if (!runner) return fail(command, runner.error().detail, kBadInput);
-  ClientRunner& r = **runner;
-  const Entry e = make_entry(*keys, o.ns, canonical, update, r.clock().wall_ms());
-  const auto result = run_one(r, o, command, [&](Client& c) { return c.write(o.ns, {e}, r.gateway()); });
-  if (!result) return kFailed;
-  if (result->error != ErrorCode::kOk) {
-    return fail(command, failure(*result, r.gateway()), is_input_error(result->error) ? kBadInput : kFailed);
-  }
+  const auto done = run_op(o, command, [&](Client& c, const KeyPair& keys, std::int64_t now_ms, Address gateway) {
+    return c.write(o.ns, {make_entry(keys, o.ns, canonical, update, now_ms)}, gateway);
+  });
+  if (const int* status = std::get_if<int>(&done)) return *status;
   if (o.json) {
     std::cout << Json{{"canonical", canonical.to_string()}, {"update", update.to_string()}, {"acked", true}}.dump()
               << "\n";
@@ -154,7 +162,8 @@ Result<Cid> canonical_arg(const std::string& text) { return parse_cid(text, "CAN
 }  // namespace
 
 int run_insert(const ClientOptions& o, const RecordSource& source) {
-  auto cid = record_cid(o, source);
+  std::optional<Blockstore> store;
+  auto cid = record_cid(o, source, store);
   if (!cid) return fail("insert", cid.error().detail, kBadInput);
   return write_one(o, "insert", *cid, *cid, true);
 }
@@ -162,7 +171,8 @@ int run_insert(const ClientOptions& o, const RecordSource& source) {
 int run_update(const ClientOptions& o, const std::string& canonical, const RecordSource& source) {
   auto c = canonical_arg(canonical);
   if (!c) return fail("update", c.error().detail, kBadInput);
-  auto cid = record_cid(o, source);
+  std::optional<Blockstore> store;
+  auto cid = record_cid(o, source, store);
   if (!cid) return fail("update", cid.error().detail, kBadInput);
   return write_one(o, "update", *c, *cid, false);
 }
@@ -170,16 +180,11 @@ int run_update(const ClientOptions& o, const std::string& canonical, const Recor
 int run_lookup(const ClientOptions& o, const std::string& canonical) {
   auto c = canonical_arg(canonical);
   if (!c) return fail("lookup", c.error().detail, kBadInput);
-  auto keys = client_identity(o);  // the session's key pair
-  if (!keys) return fail("lookup", keys.error().detail, kBadInput);
-  auto runner = ClientRunner::open(o, o.ns, *keys);
-  if (!runner) return fail("lookup", runner.error().detail, kBadInput);
-  ClientRunner& r = **runner;
-  const auto result = run_one(r, o, "lookup", [&](Client& cl) { return cl.lookup(o.ns, *c, r.gateway()); });
-  if (!result) return kFailed;
-  if (result->error != ErrorCode::kOk) {
-    return fail("lookup", failure(*result, r.gateway()), is_input_error(result->error) ? kBadInput : kFailed);
-  }
+  const auto done = run_op(o, "lookup", [&](Client& cl, const KeyPair&, std::int64_t, Address gateway) {
+    return cl.lookup(o.ns, *c, gateway);
+  });
+  if (const int* status = std::get_if<int>(&done)) return *status;
+  const OpResult* result = &std::get<OpResult>(done);
   if (o.json) {
     Json updates = Json::array();
     for (const Entry& e : result->entries) {
@@ -198,17 +203,11 @@ int run_lookup(const ClientOptions& o, const std::string& canonical) {
 int run_route(const ClientOptions& o, const std::string& canonical) {
   auto c = canonical_arg(canonical);
   if (!c) return fail("route", c.error().detail, kBadInput);
-  auto keys = client_identity(o);  // the session's key pair
-  if (!keys) return fail("route", keys.error().detail, kBadInput);
-  auto runner = ClientRunner::open(o, o.ns, *keys);
-  if (!runner) return fail("route", runner.error().detail, kBadInput);
-  ClientRunner& r = **runner;
-  const auto result =
-      run_one(r, o, "route", [&](Client& cl) { return cl.route(o.ns, c->ring_key(), r.gateway()); });
-  if (!result) return kFailed;
-  if (result->error != ErrorCode::kOk) {
-    return fail("route", failure(*result, r.gateway()), is_input_error(result->error) ? kBadInput : kFailed);
-  }
+  const auto done = run_op(o, "route", [&](Client& cl, const KeyPair&, std::int64_t, Address gateway) {
+    return cl.route(o.ns, c->ring_key(), gateway);
+  });
+  if (const int* status = std::get_if<int>(&done)) return *status;
+  const OpResult* result = &std::get<OpResult>(done);
   if (o.json) {
     Json replicas = Json::array();
     for (const NodeRef& n : result->replicas) {
@@ -237,6 +236,7 @@ Result<std::vector<BatchLine>> read_batch(const ClientOptions& o, const std::str
   std::ifstream in(expand_home(path));
   if (!in) return Error{ErrorCode::kBadRequest, "cannot read the batch file " + path};
   const std::filesystem::path base = std::filesystem::path(expand_home(path)).parent_path();
+  std::optional<Blockstore> store;
   std::vector<BatchLine> out;
   std::string text;
   for (std::size_t n = 1; std::getline(in, text); ++n) {
@@ -262,7 +262,7 @@ Result<std::vector<BatchLine>> read_batch(const ClientOptions& o, const std::str
       }
     }
     if (source.record.empty() == source.cid.empty()) return where("give exactly one of \"record\" and \"cid\"");
-    auto update = record_cid(o, source, base);
+    auto update = record_cid(o, source, store, base);
     if (!update) return where(update.error().detail);
     BatchLine line{n, *update, *update};
     if (canonical) {
@@ -280,10 +280,12 @@ Result<std::vector<BatchLine>> read_batch(const ClientOptions& o, const std::str
 int run_batch(const ClientOptions& o, const std::string& path) {
   auto lines = read_batch(o, path);
   if (!lines) return fail("insert", lines.error().detail, kBadInput);
-  auto keys = client_identity(o);
+  auto keys = client_identity(o.identity);
   if (!keys) return fail("insert", keys.error().detail, kBadInput);
   auto runner = ClientRunner::open(o, o.ns, *keys);
-  if (!runner) return fail("insert", runner.error().detail, kBadInput);
+  if (!runner) {
+    return fail("insert", runner.error().detail, runner.error().code == ErrorCode::kBadRequest ? kBadInput : kFailed);
+  }
   ClientRunner& r = **runner;
 
   // One write per canonical (a write's entries share a replica set); the Client pages it.

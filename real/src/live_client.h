@@ -13,6 +13,9 @@
 #include <cstddef>
 #include <string>
 
+#include "kittengrad/crypto.h"
+#include "kittengrad/result.h"
+
 namespace kittengrad::live {
 
 struct ClientOptions {
@@ -42,6 +45,10 @@ struct RecordSource {
 // One JSON object a line: {"record": PATH} or {"cid": CID} inserts a canonical; with
 // "canonical": CID it is an update of that one. Paths are relative to the batch file.
 [[nodiscard]] int run_batch(const ClientOptions& o, const std::string& path);
+
+// The key pair in `file` (empty: the default path; `~/` expanded), created with its
+// folder on first use: it signs entries and authenticates the client's sessions.
+[[nodiscard]] Result<KeyPair> client_identity(const std::string& file);
 
 // ~/.local/share/kittengrad/<leaf> ($XDG_DATA_HOME when set).
 [[nodiscard]] std::string default_data_path(const std::string& leaf);

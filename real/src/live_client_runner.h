@@ -17,26 +17,43 @@
 
 namespace kittengrad::live {
 
+// What every client command talks through: a loop on a socket of the peer's address family
+// (loopback for a loopback peer), serving one namespace, under the client's identity; and
+// the peer's endpoint and Address. Errors: the peer does not parse or resolve (kBadRequest),
+// the address book is full, the socket cannot bind.
+struct ClientSocket {
+  std::unique_ptr<LiveLoop> loop;
+  asio::ip::udp::endpoint peer;
+  Address peer_address = 0;
+};
+[[nodiscard]] inline Result<ClientSocket> open_client_socket(asio::io_context& io, const std::string& peer,
+                                                             const std::string& ns,
+                                                             std::size_t max_datagram_bytes,
+                                                             const KeyPair& identity) {
+  auto endpoint = resolve_host_port(peer);
+  if (!endpoint) return endpoint.error();
+  const std::optional<Address> address = address_of(*endpoint);
+  if (!address) return Error{ErrorCode::kOverloaded, "the address book is full"};
+  codec::NamespaceTable served;
+  if (auto added = served.add(ns); !added) return added.error();
+  auto loop = LiveLoop::open(io, local_endpoint_for(*endpoint), std::move(served), max_datagram_bytes, identity);
+  if (!loop) return Error{ErrorCode::kTimeout, loop.error().detail};  // not the user's input
+  return ClientSocket{std::move(*loop), *endpoint, *address};
+}
+
 // The core's Client on its own loop and socket. ops are submitted, the loop runs until every
 // op has completed or the deadline passes; completions go to on_done as they come (a batch
 // submits more from there).
 class ClientRunner final : public Node {
  public:
-  // A socket of the gateway's address family (loopback for a loopback gateway), a Client
-  // that asks o.peer first. Errors: the gateway does not parse, the socket cannot bind.
+  // A client socket (open_client_socket) and a Client that asks o.peer first.
   [[nodiscard]] static Result<std::unique_ptr<ClientRunner>> open(const ClientOptions& o, const std::string& ns,
                                                      const KeyPair& identity) {
-    auto gateway = resolve_host_port(o.peer);
-    if (!gateway) return gateway.error();
-    const std::optional<Address> gateway_addr = address_of(*gateway);
-    if (!gateway_addr) return Error{ErrorCode::kOverloaded, "the address book is full"};
-    codec::NamespaceTable served;
-    if (auto added = served.add(ns); !added) return added.error();
     std::unique_ptr<ClientRunner> r(new ClientRunner());
-    auto loop = LiveLoop::open(r->io_, local_endpoint_for(*gateway), std::move(served), o.max_datagram_bytes, identity);
-    if (!loop) return loop.error();
-    r->loop_ = std::move(*loop);
-    r->gateway_ = *gateway_addr;
+    auto socket = open_client_socket(r->io_, o.peer, ns, o.max_datagram_bytes, identity);
+    if (!socket) return socket.error();
+    r->loop_ = std::move(socket->loop);
+    r->gateway_ = socket->peer_address;
     ClientConfig config;
     config.request_timeout = o.request_timeout_ms * kMicrosPerMs;
     config.max_datagram_bytes = o.max_datagram_bytes;

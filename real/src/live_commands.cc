@@ -2,7 +2,6 @@
 #include "kittengrad/real/live_commands.h"
 
 #include <CLI/CLI.hpp>
-#include <filesystem>
 #include <iostream>
 
 #include "kittengrad/crypto.h"
@@ -147,13 +146,7 @@ std::optional<int> LiveCommands::run() const {
   if (*i.update) return run_update(i.client, i.canonical, i.source);
   if (*i.lookup) return run_lookup(i.client, i.canonical);
   if (*i.route) return run_route(i.client, i.canonical);
-  if (*i.subscribe) {
-    SubscribeOptions o = i.follow;
-    if (o.identity.empty()) o.identity = default_data_path("identity.key");
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(o.identity).parent_path(), ec);
-    return run_subscribe(o);
-  }
+  if (*i.subscribe) return run_subscribe(i.follow);
   if (*i.stats) {
     OperatorOptions o = i.stats_options;
     o.timeout = std::chrono::milliseconds(i.stats_timeout_ms);

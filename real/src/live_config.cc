@@ -6,7 +6,6 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -14,6 +13,7 @@
 
 #include "kittengrad/real/codec.h"
 #include "kittengrad/real/live_address.h"
+#include "kittengrad/scenario_peer_config.h"
 #include "kittengrad/scenario_loader.h"
 
 namespace kittengrad::live {
@@ -280,20 +280,7 @@ class Reader {
     for (const std::string& ns : c_.namespaces) {
       if (auto r = table.add(ns); !r) return refuse(source_, namespaces_line_, "namespaces", r.error().detail);
     }
-    const OverlaySection& o = sc->overlay;
-    PeerConfig& p = c_.peer;
-    auto us = [](double seconds) { return static_cast<Time>(std::llround(seconds * 1e6)); };
-    p.replication = static_cast<int>(o.replication);
-    p.write_quorum = static_cast<int>(o.write_quorum);
-    p.read_quorum = static_cast<int>(o.read_quorum);
-    p.successors = static_cast<int>(o.successors);
-    p.stabilize_interval = us(o.stabilize_interval_s);
-    p.fix_fingers_interval = us(o.fix_fingers_interval_s);
-    p.check_predecessor_interval = us(o.check_predecessor_interval_s);
-    p.anti_entropy_interval = us(o.anti_entropy_interval_s);
-    p.journal_block_interval = us(o.journal_block_interval_s);
-    p.request_timeout = static_cast<Time>(std::llround(o.request_timeout_ms * 1000.0));
-    p.max_datagram_bytes = static_cast<std::size_t>(o.max_datagram_bytes);
+    c_.peer = peer_config_of(sc->overlay);  // the same mapping as the simulator's
     return true;
   }
 

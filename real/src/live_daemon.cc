@@ -212,12 +212,10 @@ class PeerDaemon final : public Node {
     // Join only through a peer that is in a ring itself: when a whole ring starts cold,
     // peers that are still probing answer each other, and two of them joining through
     // each other would make a ring of nobody. Keep asking until a joined one answers.
-    const bool in_a_ring = std::any_of(reply.items.begin(), reply.items.end(), [this](const admin::Item& i) {
-      const auto* v = std::get_if<std::uint64_t>(&i.value);
-      return v != nullptr && *v == 1 &&
-             std::any_of(config_.namespaces.begin(), config_.namespaces.end(),
-                         [&i](const std::string& ns) { return i.name == "ns/" + ns + "/joined"; });
-    });
+    const bool in_a_ring =
+        std::any_of(config_.namespaces.begin(), config_.namespaces.end(), [&reply](const std::string& ns) {
+          return admin::number_of(reply.items, "ns/" + ns + "/joined") == 1u;
+        });
     if (!in_a_ring) return true;
     const std::optional<Address> addr = address_of(from);
     if (!addr) return false;

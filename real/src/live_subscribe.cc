@@ -21,10 +21,11 @@
 #include <optional>
 
 #include "kittengrad/follower.h"
-#include "kittengrad/real/identity_file.h"
 #include "kittengrad/real/live_address.h"
 #include "kittengrad/real/live_loop.h"
 #include "live_admin_client.h"
+#include "live_client.h"
+#include "live_client_runner.h"
 
 namespace kittengrad::live {
 namespace {
@@ -171,37 +172,26 @@ Result<std::uint64_t> head_height(const asio::ip::udp::endpoint& peer, const std
                                   std::chrono::milliseconds timeout) {
   auto items = ask_peer(peer, admin::Query::kStats, timeout);
   if (!items) return items.error();
-  const std::string name = "ns/" + ns + "/journal/height";
-  for (const admin::Item& i : *items) {
-    if (i.name != name) continue;
-    if (const auto* v = std::get_if<std::uint64_t>(&i.value)) return *v;
-  }
+  if (const auto h = admin::number_of(*items, "ns/" + ns + "/journal/height")) return *h;
   return Error{ErrorCode::kUnknownNamespace, "the peer does not serve namespace \"" + ns + "\""};
 }
 
 }  // namespace
 
 int run_subscribe(const SubscribeOptions& o) {
-  auto peer = resolve_host_port(o.peer);
-  if (!peer) return std::cerr << "kittengrad subscribe: " << peer.error().detail << "\n", kBadInput;
-  const std::optional<Address> addr = address_of(*peer);
-  if (!addr) return std::cerr << "kittengrad subscribe: the address book is full\n", kFailed;
-  auto keys = load_or_create_identity(o.identity);
-  if (!keys) return std::cerr << "kittengrad subscribe: " << keys.error().detail << "\n", kBadInput;
-  auto head = head_height(*peer, o.ns, std::chrono::milliseconds(o.timeout_ms));
-  if (!head) {
-    std::cerr << "kittengrad subscribe: " << head.error().detail << "\n";
-    return head.error().code == ErrorCode::kUnknownNamespace ? kBadInput : kFailed;
-  }
-  codec::NamespaceTable served;
-  if (auto added = served.add(o.ns); !added) {
-    std::cerr << "kittengrad subscribe: " << added.error().detail << "\n";
-    return kBadInput;
-  }
+  auto fail = [](const Error& e, int status) {
+    std::cerr << "kittengrad subscribe: " << e.detail << "\n";
+    return status;
+  };
+  auto keys = client_identity(o.identity);
+  if (!keys) return fail(keys.error(), kBadInput);
   asio::io_context io;
-  auto loop = LiveLoop::open(io, local_endpoint_for(*peer), std::move(served), o.max_datagram_bytes, *keys);
-  if (!loop) return std::cerr << "kittengrad subscribe: " << loop.error().detail << "\n", kFailed;
-  Subscriber s(io, **loop, o, *addr, *head);
+  auto socket = open_client_socket(io, o.peer, o.ns, o.max_datagram_bytes, *keys);
+  if (!socket) return fail(socket.error(), socket.error().code == ErrorCode::kBadRequest ? kBadInput : kFailed);
+  auto head = head_height(socket->peer, o.ns, std::chrono::milliseconds(o.timeout_ms));
+  if (!head) return fail(head.error(), head.error().code == ErrorCode::kUnknownNamespace ? kBadInput : kFailed);
+  LiveLoop& loop = *socket->loop;
+  Subscriber s(io, loop, o, socket->peer_address, *head);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&s](const std::error_code& ec, int) {
     if (!ec) s.stop();
@@ -210,7 +200,7 @@ int run_subscribe(const SubscribeOptions& o) {
     std::error_code ignored;
     signals.cancel(ignored);
   };
-  (*loop)->start(&s);
+  loop.start(&s);
   s.start();
   io.run();
   return s.status();

@@ -14,7 +14,7 @@ namespace kittengrad::live {
 struct SubscribeOptions {
   std::string peer;
   std::string ns = "default";
-  std::string identity;  // the session's key file (created on first use)
+  std::string identity;  // the session's key file (client_identity: empty is the default)
   std::uint64_t from = 1;
   bool until_caught_up = false;
   long timeout_ms = 3000;  // to reach the peer at the start

@@ -44,6 +44,7 @@ struct SqliteStorage::Impl {
 
   Result<bool> prepare_statements();
   Result<bool> write(const StorageRecord& r);
+  Result<bool> insert(const std::string& ns, RecordKind kind, const std::vector<std::uint8_t>& body);
   Result<bool> write_queue();
   Error damaged(std::int64_t seq, const std::string& ns, const std::string& problem) const;
 
@@ -52,6 +53,7 @@ struct SqliteStorage::Impl {
   std::optional<Statement> upsert_mark;
   std::vector<Queued> queue;
   std::size_t queued_records = 0;
+  std::uint64_t queued_bytes = 0;  // encoded bytes of the transaction under way
   SqliteCounters counters;
 };
 
@@ -69,24 +71,21 @@ Result<bool> SqliteStorage::Impl::prepare_statements() {
   return true;
 }
 
+Result<bool> SqliteStorage::Impl::insert(const std::string& ns, RecordKind kind,
+                                         const std::vector<std::uint8_t>& body) {
+  queued_bytes += body.size();
+  insert_record->bind(1, ns);
+  insert_record->bind(2, static_cast<std::int64_t>(kind));
+  insert_record->bind(3, body);
+  return insert_record->run();
+}
+
 Result<bool> SqliteStorage::Impl::write(const StorageRecord& r) {
   return std::visit(
       Overloaded{
-          [&](const Entry& e) {
-            const std::vector<std::uint8_t> body = sqlite::encode_entry(e);
-            counters.bytes += body.size();
-            insert_record->bind(1, r.ns);
-            insert_record->bind(2, static_cast<std::int64_t>(RecordKind::kEntry));
-            insert_record->bind(3, body);
-            return insert_record->run();
-          },
+          [&](const Entry& e) { return insert(r.ns, RecordKind::kEntry, sqlite::encode_entry(e)); },
           [&](const JournalBlock& b) {
-            const std::vector<std::uint8_t> body = sqlite::encode_block(b);
-            counters.bytes += body.size();
-            insert_record->bind(1, r.ns);
-            insert_record->bind(2, static_cast<std::int64_t>(RecordKind::kBlock));
-            insert_record->bind(3, body);
-            return insert_record->run();
+            return insert(r.ns, RecordKind::kBlock, sqlite::encode_block(b));
           },
           [&](const NeighbourMark& m) {
             upsert_mark->bind(1, r.ns);
@@ -99,6 +98,7 @@ Result<bool> SqliteStorage::Impl::write(const StorageRecord& r) {
 }
 
 Result<bool> SqliteStorage::Impl::write_queue() {
+  queued_bytes = 0;
   if (Result<bool> ok = db.exec("BEGIN"); !ok) return ok;
   for (const Queued& q : queue) {
     for (const StorageRecord& r : q.records) {
@@ -159,6 +159,7 @@ Result<std::vector<std::uint64_t>> SqliteStorage::flush() {
     }
     ++s.counters.commits;
     s.counters.records += s.queued_records;
+    s.counters.bytes += s.queued_bytes;  // counted once committed (a retried flush re-encodes)
   }
   std::vector<std::uint64_t> tokens;
   tokens.reserve(s.queue.size());

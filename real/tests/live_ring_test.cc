@@ -559,13 +559,9 @@ class Attacker {
 };
 
 std::uint64_t stat(const std::vector<admin::Item>& items, const std::string& name) {
-  for (const admin::Item& i : items) {
-    if (i.name == name) {
-      if (const auto* v = std::get_if<std::uint64_t>(&i.value)) return *v;
-    }
-  }
-  ADD_FAILURE() << "no stat " << name;
-  return 0;
+  const std::optional<std::uint64_t> v = admin::number_of(items, name);
+  if (!v) ADD_FAILURE() << "no stat " << name;
+  return v.value_or(0);
 }
 
 // Malformed, truncated, oversized, unauthenticated, replayed and forged datagrams, forged

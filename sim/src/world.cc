@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "inbox.h"
+#include "kittengrad/scenario_peer_config.h"
 
 namespace kittengrad::sim {
 
@@ -43,27 +44,10 @@ Time HostSlot::next_deadline() const {
   return t;
 }
 
-PeerConfig peer_config_of(const Scenario& sc) {
-  const OverlaySection& o = sc.overlay;
-  PeerConfig c;
-  c.replication = static_cast<int>(o.replication);
-  c.write_quorum = static_cast<int>(o.write_quorum);
-  c.read_quorum = static_cast<int>(o.read_quorum);
-  c.successors = static_cast<int>(o.successors);
-  c.stabilize_interval = from_s(o.stabilize_interval_s);
-  c.fix_fingers_interval = from_s(o.fix_fingers_interval_s);
-  c.check_predecessor_interval = from_s(o.check_predecessor_interval_s);
-  c.anti_entropy_interval = from_s(o.anti_entropy_interval_s);
-  c.journal_block_interval = from_s(o.journal_block_interval_s);
-  c.request_timeout = static_cast<Time>(std::llround(o.request_timeout_ms * 1000.0));
-  c.max_datagram_bytes = static_cast<std::size_t>(o.max_datagram_bytes);
-  return c;
-}
-
 World::World(const Scenario& scenario, const SimOptions& opts)
     : sc(scenario),
       options(opts),
-      peer_config(peer_config_of(scenario)),
+      peer_config(peer_config_of(scenario.overlay)),
       namespaces(scenario.overlay.namespaces),
       oracle(static_cast<int>(scenario.overlay.replication), scenario.overlay.namespaces),
       net_rng(Rng::derive(scenario.run.seed, "net")),

@@ -284,7 +284,6 @@ class World {
   [[nodiscard]] std::uint64_t peer_seed(PeerIndex identity) const;
 };
 
-[[nodiscard]] PeerConfig peer_config_of(const Scenario& sc);
 [[nodiscard]] double wall_seconds();
 
 }  // namespace kittengrad::sim

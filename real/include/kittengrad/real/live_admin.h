@@ -20,8 +20,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -69,6 +71,9 @@ struct Reply {
 };
 
 using Datagram = std::variant<Request, Reply>;
+
+// The number an item of that name holds, if one does.
+[[nodiscard]] std::optional<std::uint64_t> number_of(const std::vector<Item>& items, std::string_view name);
 
 [[nodiscard]] std::vector<std::uint8_t> encode_admin(const Datagram& d);
 [[nodiscard]] Result<Datagram> decode_admin(std::span<const std::uint8_t> bytes);
