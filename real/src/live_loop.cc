@@ -134,6 +134,9 @@ void LiveLoop::send(Address to, Message msg) {
     counters_.replicate_entries_out += r->entries.size();
   }
   const std::vector<std::uint8_t> bytes = to_wire(msg);
+  const std::size_t kind = message_kind_index(msg.body);
+  ++counters_.msgs_sent_by_kind[kind];
+  counters_.bytes_sent_by_kind[kind] += bytes.size() + kTransportOverheadBytes + kUdpIpHeaderBytes;
   const session::Outbound out = sessions_->seal(to, bytes, session_now());
   const asio::ip::udp::endpoint ep = endpoint_of(to);
   for (const session::Bytes& d : out.datagrams) send_bytes(ep, d);

@@ -103,6 +103,10 @@ void add_transport(Items& out, const TransportCounters& t) {
   for (std::size_t i = 0; i < kDropReasons; ++i) {
     out.num(pre + "dropped/" + drop_name(static_cast<Drop>(i)), t.dropped[i]);
   }
+  for (std::size_t k = 0; k < kMessageKinds; ++k) {
+    out.num(pre + "msgs_sent/" + message_kind_name(k), t.msgs_sent_by_kind[k]);
+    out.num(pre + "bytes_sent/" + message_kind_name(k), t.bytes_sent_by_kind[k]);
+  }
 }
 
 void add_sessions(Items& out, const session::SessionTable& table) {

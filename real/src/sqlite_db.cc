@@ -38,18 +38,21 @@ std::string_view advice(int code) {
 
 void Db::Close::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
-Result<Db> Db::open(const std::string& path) {
+Result<Db> Db::open(const std::string& path, bool create) {
   sqlite3* raw = nullptr;
   // NOMUTEX: one connection used by one thread (the peer's event loop); no locking inside.
-  const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int flags =
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   Db db(raw, path);  // closes `raw` on every path, even when opening failed
   if (rc != SQLITE_OK) {
     if (raw == nullptr) return Error{ErrorCode::kBadRequest, "database " + path + ": out of memory"};
     return db.error("open", rc);
   }
   sqlite3_extended_result_codes(raw, 1);
+  // A reader in another process (the census of `kittengrad live`) may hold the WAL index
+  // for an instant while it opens; wait that out instead of failing a commit or a read.
+  sqlite3_busy_timeout(raw, 2000);
   return db;
 }
 

@@ -28,9 +28,10 @@ namespace kittengrad::sqlite {
 
 class Db {
  public:
-  // Opens `path` read-write, creating an empty file if missing. SQLite opens lazily: a file
-  // that is not a database is only detected at the first statement that reads it.
-  [[nodiscard]] static Result<Db> open(const std::string& path);
+  // Opens `path` read-write, creating an empty file if missing (`create`; otherwise a
+  // missing file is an error). SQLite opens lazily: a file that is not a database is only
+  // detected at the first statement that reads it.
+  [[nodiscard]] static Result<Db> open(const std::string& path, bool create = true);
 
   // Runs SQL that returns no rows we need (pragmas that set, BEGIN, COMMIT, CREATE).
   [[nodiscard]] Result<bool> exec(const char* sql);

@@ -69,11 +69,20 @@ Result<bool> create_or_check(Db& db) {
 
 }  // namespace
 
+Result<bool> check_database(Db& db) {
+  const Result<std::int64_t> app = db.query_int("PRAGMA application_id");
+  if (!app) return app.error();
+  if (*app != SqliteStorage::kApplicationId) {
+    return refuse(db, "not a kittengrad database (application_id " + std::to_string(*app) +
+                          "): point at a peer's data directory");
+  }
+  return create_or_check(db);  // an existing kittengrad file: checks, never creates
+}
+
 Result<bool> prepare_database(Db& db, const SqliteOptions& options) {
-  // Exclusive locking before the first WAL access: no shared-memory index is made, and the
-  // lock, once taken, stays with this connection until it closes, so a second process is
-  // refused instead of interleaving its writes with ours.
-  if (Result<bool> ok = db.exec("PRAGMA locking_mode = EXCLUSIVE"); !ok) return ok;
+  // Normal (shared) locking: the WAL index lives in the -shm file, so readers in other
+  // processes (`kittengrad live`'s census) read committed snapshots while the peer writes.
+  // That only one peer writes is the owner lock's job, taken before this runs.
   // The first statement that reads the file: a file that is not a database fails here.
   const Result<std::string> mode = db.query_text("PRAGMA journal_mode = WAL");
   if (!mode) return mode.error();
@@ -81,8 +90,7 @@ Result<bool> prepare_database(Db& db, const SqliteOptions& options) {
     return refuse(db, "cannot use write-ahead logging (journal mode stays '" + *mode +
                           "'): put data_dir on a local file system");
   }
-  // Takes the write lock now, so that a database held elsewhere is refused at open.
-  if (Result<bool> ok = db.exec("BEGIN EXCLUSIVE"); !ok) return ok;
+  if (Result<bool> ok = db.exec("BEGIN IMMEDIATE"); !ok) return ok;
   Result<bool> ready = create_or_check(db);
   if (ready) ready = db.exec("COMMIT");
   if (!ready) {

@@ -2,7 +2,13 @@
 // and load() for Peer::restore.
 #include "kittengrad/real/sqlite_storage.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cassert>
+#include <cerrno>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -35,20 +41,60 @@ bool namespaces_agree(const StorageRecord& r) {
   return true;
 }
 
+// The owner lock: an advisory lock on PATH.lock, held while the storage is open, so that a
+// second peer on the same data directory is refused at open instead of interleaving its
+// writes with ours. (SQLite's own exclusive locking mode would do it too, but it also
+// shuts out readers: the census of `kittengrad live` reads a running peer's database.)
+class OwnerLock {
+ public:
+  static Result<OwnerLock> take(const std::string& db_path) {
+    const std::string path = db_path + ".lock";
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return Error{ErrorCode::kBadRequest, "database " + db_path + ": cannot open " + path + ": " +
+                                               std::strerror(errno) +
+                                               "; check that its directory exists and that this user may write there"};
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(fd);
+      if (err == EWOULDBLOCK) {
+        return Error{ErrorCode::kBadRequest,
+                     "database " + db_path +
+                         ": another process holds the database: is a second peer using this "
+                         "data_dir?"};
+      }
+      return Error{ErrorCode::kBadRequest,
+                   "database " + db_path + ": cannot lock " + path + ": " + std::strerror(err)};
+    }
+    return OwnerLock(fd);
+  }
+  OwnerLock(OwnerLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  OwnerLock& operator=(OwnerLock&&) = delete;
+  OwnerLock(const OwnerLock&) = delete;
+  ~OwnerLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing the last descriptor releases the lock
+  }
+
+ private:
+  explicit OwnerLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 }  // namespace
 
 // Invariant: `queue` holds the persist() calls since the last successful flush, in call
 // order; every record of an earlier call is in the database or in an earlier queue slot.
 struct SqliteStorage::Impl {
-  explicit Impl(Db d) : db(std::move(d)) {}
+  Impl(OwnerLock l, Db d) : lock(std::move(l)), db(std::move(d)) {}
 
   Result<bool> prepare_statements();
   Result<bool> write(const StorageRecord& r);
   Result<bool> insert(const std::string& ns, RecordKind kind, const std::vector<std::uint8_t>& body);
   Result<bool> write_queue();
-  Error damaged(std::int64_t seq, const std::string& ns, const std::string& problem) const;
 
-  Db db;  // before the statements, which point at it
+  OwnerLock lock;  // released after the connection closes (members go in reverse order)
+  Db db;           // before the statements, which point at it
   std::optional<Statement> insert_record;
   std::optional<Statement> upsert_mark;
   std::vector<Queued> queue;
@@ -110,24 +156,18 @@ Result<bool> SqliteStorage::Impl::write_queue() {
   return db.exec("COMMIT");
 }
 
-Error SqliteStorage::Impl::damaged(std::int64_t seq, const std::string& ns,
-                                   const std::string& problem) const {
-  return Error{ErrorCode::kBadRequest,
-               "database " + db.path() + ": record " + std::to_string(seq) + " (namespace '" +
-                   ns + "'): " + problem +
-                   "; the database is damaged: restore it from a backup, or move it aside and "
-                   "let the peer catch up from its neighbours"};
-}
 
 SqliteStorage::SqliteStorage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteStorage::~SqliteStorage() = default;
 
 Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& path,
                                                            SqliteOptions options) {
+  Result<OwnerLock> lock = OwnerLock::take(path);
+  if (!lock) return lock.error();
   Result<Db> db = Db::open(path);
   if (!db) return db.error();
   if (Result<bool> ok = sqlite::prepare_database(*db, options); !ok) return ok.error();
-  auto impl = std::make_unique<Impl>(std::move(*db));
+  auto impl = std::make_unique<Impl>(std::move(*lock), std::move(*db));
   if (Result<bool> ok = impl->prepare_statements(); !ok) return ok.error();
   return std::unique_ptr<SqliteStorage>(new SqliteStorage(std::move(impl)));
 }
@@ -169,11 +209,22 @@ Result<std::vector<std::uint64_t>> SqliteStorage::flush() {
   return tokens;
 }
 
-Result<std::vector<StorageRecord>> SqliteStorage::load() {
-  Impl& s = *impl_;
+namespace {
+
+Error damaged_row(const Db& db, std::int64_t seq, const std::string& ns,
+                  const std::string& problem) {
+  return Error{ErrorCode::kBadRequest,
+               "database " + db.path() + ": record " + std::to_string(seq) + " (namespace '" +
+                   ns + "'): " + problem +
+                   "; the database is damaged: restore it from a backup, or move it aside and "
+                   "let the peer catch up from its neighbours"};
+}
+
+// Every record of the database, as load() documents it.
+Result<std::vector<StorageRecord>> read_records(Db& db) {
   std::vector<StorageRecord> out;
   Result<Statement> rows =
-      Statement::prepare(s.db, "SELECT seq, ns, kind, body FROM records ORDER BY seq");
+      Statement::prepare(db, "SELECT seq, ns, kind, body FROM records ORDER BY seq");
   if (!rows) return rows.error();
   for (;;) {
     Result<bool> row = rows->step();
@@ -185,19 +236,19 @@ Result<std::vector<StorageRecord>> SqliteStorage::load() {
     const std::span<const std::uint8_t> body = rows->column_blob(3);
     if (kind == static_cast<std::int64_t>(RecordKind::kEntry)) {
       Result<Entry> e = sqlite::decode_entry(body, ns);
-      if (!e) return s.damaged(seq, ns, e.error().detail);
+      if (!e) return damaged_row(db, seq, ns, e.error().detail);
       out.push_back(StorageRecord{std::move(ns), std::move(*e)});
     } else if (kind == static_cast<std::int64_t>(RecordKind::kBlock)) {
       Result<JournalBlock> b = sqlite::decode_block(body, ns);
-      if (!b) return s.damaged(seq, ns, b.error().detail);
+      if (!b) return damaged_row(db, seq, ns, b.error().detail);
       out.push_back(StorageRecord{std::move(ns), std::move(*b)});
     } else {
-      return s.damaged(seq, ns, "unknown record kind " + std::to_string(kind));
+      return damaged_row(db, seq, ns, "unknown record kind " + std::to_string(kind));
     }
   }
 
   Result<Statement> marks =
-      Statement::prepare(s.db, "SELECT ns, peer, height FROM marks ORDER BY ns, peer");
+      Statement::prepare(db, "SELECT ns, peer, height FROM marks ORDER BY ns, peer");
   if (!marks) return marks.error();
   for (;;) {
     Result<bool> row = marks->step();
@@ -208,7 +259,7 @@ Result<std::vector<StorageRecord>> SqliteStorage::load() {
     NeighbourMark m;
     if (peer.size() != m.peer.bytes.size()) {
       return Error{ErrorCode::kBadRequest,
-                   "database " + s.db.path() + ": neighbour mark (namespace '" + ns +
+                   "database " + db.path() + ": neighbour mark (namespace '" + ns +
                        "') names a peer of " + std::to_string(peer.size()) +
                        " bytes, not 32; the database is damaged: restore it from a backup, "
                        "or move it aside and let the peer catch up from its neighbours"};
@@ -218,6 +269,22 @@ Result<std::vector<StorageRecord>> SqliteStorage::load() {
     out.push_back(StorageRecord{std::move(ns), m});
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<StorageRecord>> SqliteStorage::load() { return read_records(impl_->db); }
+
+Result<std::vector<StorageRecord>> SqliteStorage::read_snapshot(const std::string& path) {
+  Result<Db> db = Db::open(path, /*create=*/false);
+  if (!db) return db.error();
+  // One read transaction: the rows of one commit, whatever the owner writes meanwhile.
+  if (Result<bool> ok = db->exec("BEGIN"); !ok) return ok.error();
+  Result<bool> ours = sqlite::check_database(*db);
+  if (!ours) return ours.error();
+  Result<std::vector<StorageRecord>> records = read_records(*db);
+  (void)db->exec("COMMIT");
+  return records;
 }
 
 std::size_t SqliteStorage::queued() const { return impl_->queue.size(); }

@@ -67,8 +67,8 @@ class SqliteStorageTest : public ::testing::Test {
     }
   }
 
-  // Runs SQL on the database through a connection of its own (the storage must be closed:
-  // it holds the file exclusively).
+  // Runs SQL on the database through a connection of its own (with the storage closed, so
+  // that nothing it holds in memory goes stale).
   static void tamper(const std::string& path, const std::string& sql) {
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
@@ -520,6 +520,38 @@ TEST_F(SqliteStorageTest, SecondOpenOfAHeldDatabaseIsRefused) {
   const Calls calls = make_calls(stream, 3);
   write_calls(*db, calls);
   EXPECT_EQ(load_ok(*db), expected_load(calls));
+}
+
+// The census of `kittengrad live` reads a running peer's database: it sees every committed
+// call and nothing queued, and the owner goes on committing while a snapshot is open.
+TEST_F(SqliteStorageTest, ReadSnapshotSeesCommittedCallsWhileTheOwnerWrites) {
+  auto db = open_ok(path_);
+  ASSERT_TRUE(db);
+  RecordStream stream(15, {"default", "music"});
+  const Calls calls = make_calls(stream, 12);
+  write_calls(*db, Calls(calls.begin(), calls.begin() + 8));
+  db->persist(calls[8], 9);  // queued, not committed: a reader must not see it
+  Result<std::vector<StorageRecord>> seen = SqliteStorage::read_snapshot(path_);
+  ASSERT_TRUE(seen.ok()) << seen.error().detail;
+  EXPECT_EQ(*seen, expected_load(Calls(calls.begin(), calls.begin() + 8)));
+  ASSERT_TRUE(db->flush().ok());
+  write_calls(*db, Calls(calls.begin() + 9, calls.end()), 10);
+  seen = SqliteStorage::read_snapshot(path_);
+  ASSERT_TRUE(seen.ok()) << seen.error().detail;
+  EXPECT_EQ(*seen, expected_load(calls));
+  EXPECT_EQ(load_ok(*db), expected_load(calls));
+}
+
+TEST_F(SqliteStorageTest, ReadSnapshotOfAMissingOrForeignFileIsAnErrorAndCreatesNothing) {
+  Result<std::vector<StorageRecord>> missing = SqliteStorage::read_snapshot(path_);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().detail.find(path_), std::string::npos) << missing.error().detail;
+  EXPECT_FALSE(fs::exists(path_)) << "a reader created the database";
+  tamper(path_, "CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT)");
+  Result<std::vector<StorageRecord>> foreign = SqliteStorage::read_snapshot(path_);
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_NE(foreign.error().detail.find("not a kittengrad database"), std::string::npos)
+      << foreign.error().detail;
 }
 
 TEST(SyncLevelTest, ParsesTheConfigWords) {

@@ -257,6 +257,9 @@ inline constexpr std::size_t kMessageKinds = std::variant_size_v<Body>;
 // message's wire_size() within max_datagram_bytes - kTransportOverheadBytes
 // (PeerConfig::message_budget()), so the sealed datagram fits max_datagram_bytes.
 inline constexpr std::size_t kTransportOverheadBytes = 32;
+// The UDP/IPv4 header bytes a datagram costs beside its payload: what the simulator
+// charges and what the live transport counts, so the two worlds count bytes alike.
+inline constexpr std::size_t kUdpIpHeaderBytes = 28;
 inline constexpr std::size_t kMaxDatagramBytesMin = 512;
 inline constexpr std::size_t kMaxDatagramBytesMax = 65000;
 

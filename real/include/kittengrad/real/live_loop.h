@@ -73,6 +73,12 @@ struct TransportCounters {
   std::uint64_t replicate_entries_out = 0;  // entries in Replicate messages sent (hand-off
                                             // progress: the core pushes them in those)
   std::array<std::uint64_t, kDropReasons> dropped{};
+  // Core messages sent, by kind, and their bytes counted as the simulator counts them
+  // (the message's encoding + kTransportOverheadBytes + 28 bytes of UDP/IPv4 header), so
+  // `kittengrad live` and `kittengrad sim` fill /timeseries' msgs_<kind> and bytes_<kind>
+  // alike. Handshakes are not messages: session/ counts them.
+  std::array<std::uint64_t, kMessageKinds> msgs_sent_by_kind{};
+  std::array<std::uint64_t, kMessageKinds> bytes_sent_by_kind{};
   [[nodiscard]] std::uint64_t dropped_total() const;
 };
 

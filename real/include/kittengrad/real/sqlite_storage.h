@@ -24,8 +24,9 @@
 //                        corrupts: the database rolls back to an earlier commit). Cheaper.
 //
 // The database (schema version kSchemaVersion in PRAGMA user_version, kittengrad's
-// application_id) is opened in exclusive locking mode: one peer process owns it, and a
-// second process opening the same file is refused.
+// application_id) has one owner: open() takes an advisory lock on PATH.lock for as long as
+// the storage lives, and a second process opening the same file is refused. Others may
+// read it meanwhile (read_snapshot: the census of `kittengrad live`).
 //
 // load() returns what Peer::restore takes: entries and blocks in persist order (a block
 // seals the entries persisted before it), then one neighbour mark per (namespace, peer),
@@ -108,6 +109,11 @@ class SqliteStorage final : public Storage {
   // Every durable record: entries and blocks in persist order, then the highest neighbour
   // mark of each (namespace, peer). A row that does not decode is an error naming it.
   [[nodiscard]] Result<std::vector<StorageRecord>> load();
+
+  // What load() returns, read from the database at `path` without owning it: one committed
+  // snapshot, while its owner (a running peer) may go on writing. Never creates or changes
+  // the file; a missing file, or one that is not a kittengrad database, is an error.
+  [[nodiscard]] static Result<std::vector<StorageRecord>> read_snapshot(const std::string& path);
 
   // persist() calls not yet flushed.
   [[nodiscard]] std::size_t queued() const;
