@@ -18,10 +18,13 @@
 #include "kittengrad/peer.h"
 #include "kittengrad/real/live_address.h"
 #include "kittengrad/real/live_config.h"
+#include "kittengrad/real/live_control.h"
 #include "kittengrad/real/live_log.h"
 #include "kittengrad/real/live_loop.h"
 #include "kittengrad/real/identity_file.h"
 #include "kittengrad/real/sqlite_storage.h"
+#include "live_control_members.h"
+#include "live_faults.h"
 #include "live_metrics.h"
 #include "live_peer_items.h"
 
@@ -72,6 +75,7 @@ class PeerDaemon final : public Node {
   // What the database holds, back into store and journal (before start()).
   [[nodiscard]] Result<bool> restore(const std::vector<StorageRecord>& records) {
     if (records.empty()) return true;
+    restored_ = true;
     return peer_.restore(records);
   }
 
@@ -96,6 +100,7 @@ class PeerDaemon final : public Node {
                           {"bootstrap", join(config_.bootstrap)},
                           {"database", storage_.path()},
                           {"sync", std::string(sync_level_name(config_.sync))}});
+    if (config_.runner && !config_.runner->members.empty()) return start_among_members();
     if (config_.bootstrap.empty()) {
       for (const std::string& ns : config_.namespaces) peer_.create_ring(ns);
       log_.info("ring_created", {{"namespaces", join(config_.namespaces)}});
@@ -118,6 +123,37 @@ class PeerDaemon final : public Node {
       return kCannotStart;
     }
     probe();
+    return 0;
+  }
+
+  // A run's ring that starts formed (overlay.bootstrap = "instant"): a fresh peer takes its
+  // place among the members at once, as the simulator's peers do at t = 0; a peer that comes
+  // back with a database (a recovery) rejoins through whichever member answers.
+  int start_among_members() {
+    auto members = load_members(config_.runner->members);
+    if (!members) {
+      log_.error("members_failed", {{"error", members.error().detail}});
+      return kCannotStart;
+    }
+    const NodeRef self = peer_.self();
+    if (restored_) {
+      for (const NodeRef& m : *members) {
+        if (m.id != self.id) bootstraps_.push_back(endpoint_of(m.addr));
+      }
+      if (bootstraps_.empty()) {
+        log_.error("no_bootstrap", {{"error", "the members file lists no other peer to rejoin through"}});
+        return kCannotStart;
+      }
+      probe();
+      return 0;
+    }
+    if (std::find(members->begin(), members->end(), self) == members->end()) {
+      log_.error("members_failed", {{"error", config_.runner->members + ": this peer (" + self.id.short_hex() +
+                                                  " at " + format_address(self.addr) + ") is not a member"}});
+      return kCannotStart;
+    }
+    for (const std::string& ns : config_.namespaces) peer_.start_instant(ns, *members);
+    log_.info("ring_formed", {{"namespaces", join(config_.namespaces)}, {"members", members->size()}});
     return 0;
   }
 
@@ -346,11 +382,32 @@ class PeerDaemon final : public Node {
   std::map<std::string, bool> joined_;
   std::uint64_t probe_rounds_ = 0;
   std::uint64_t entries_out_at_leave_ = 0;
+  bool restored_ = false;
   bool joining_ = false;
   bool leaving_ = false;
   bool done_ = false;
   int exit_status_ = 0;
 };
+
+// The run's network at this peer's transport ([runner]; checked by the config loader).
+std::unique_ptr<LiveFaults> run_network(asio::io_context& io, const LivePeerConfig& config, LiveLoop& loop) {
+  const RunnerSettings& r = *config.runner;
+  FaultSettings s;
+  s.control_key = r.control_key;
+  s.listen_text = config.listen_text;
+  s.host = run_host_index(config.listen.address());
+  if (r.latency) {
+    s.latency_s = *build_pair_latency(*r.latency, r.hosts, r.seed);
+    s.latency_hosts = r.hosts;
+  }
+  s.loss = r.loss;
+  s.duplicate = r.duplicate;
+  s.seed = r.seed;
+  return std::make_unique<LiveFaults>(io, std::move(s), [&loop](const asio::ip::udp::endpoint& to,
+                                                                std::span<const std::uint8_t> bytes) {
+    loop.send_bytes(to, bytes);
+  });
+}
 
 }  // namespace
 
@@ -379,6 +436,7 @@ int run_peer_daemon(const DaemonOptions& options) {
     log.error("listen_failed", {{"error", loop.error().detail}});
     return kCannotStart;
   }
+  if (config->runner) (*loop)->set_faults(run_network(io, *config, **loop));
   std::error_code ec;
   std::filesystem::create_directories(config->data_dir, ec);
   if (!ec) std::filesystem::permissions(config->data_dir, std::filesystem::perms::owner_all, ec);
