@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "kittengrad/peer.h"
 #include "kittengrad/real/live_address.h"
@@ -36,6 +37,10 @@ constexpr int kBadConfig = 2;
 constexpr int kCannotStart = 1;
 // How often the bootstraps are asked again while none answers.
 constexpr auto kProbeInterval = std::chrono::seconds(1);
+// A ring that starts formed waits this long at most for its members to be up, asking the
+// silent ones this often.
+constexpr auto kMembersWait = std::chrono::seconds(10);
+constexpr auto kMembersProbeInterval = std::chrono::milliseconds(50);
 
 // Commits per turn: completions persist again (blocks, acknowledgements); what is left
 // after this many goes with the next turn.
@@ -152,9 +157,51 @@ class PeerDaemon final : public Node {
                                                   " at " + format_address(self.addr) + ") is not a member"}});
       return kCannotStart;
     }
-    for (const std::string& ns : config_.namespaces) peer_.start_instant(ns, *members);
-    log_.info("ring_formed", {{"namespaces", join(config_.namespaces)}, {"members", members->size()}});
+    members_ = std::move(*members);
+    for (const NodeRef& m : members_) {
+      if (m.id != self.id) unheard_.insert(m.addr);
+    }
+    barrier_started_ = std::chrono::steady_clock::now();
+    await_members();
     return 0;
+  }
+
+  // The members start as separate processes, not at one instant: what a peer sends to a
+  // member whose socket is not bound yet is lost, and its failure detection would forget
+  // that member before the run begins. So the ring forms once every member answers an
+  // admin probe (its socket is up), or after kMembersWait with whoever did.
+  void await_members() {
+    const bool late = seconds_since(barrier_started_) >= kMembersWait.count();
+    if (unheard_.empty() || late) {
+      if (late) log_.warn("members_missing", {{"missing", unheard_.size()}, {"waited_s", seconds_since(barrier_started_)}});
+      unheard_.clear();
+      formed_ = true;
+      for (const std::string& ns : config_.namespaces) peer_.start_instant(ns, members_);
+      log_.info("ring_formed", {{"namespaces", join(config_.namespaces)}, {"members", members_.size()},
+                                {"waited_s", seconds_since(barrier_started_)}});
+      loop_.turn_done();
+      return;
+    }
+    for (const Address a : unheard_) {
+      const admin::Request q{.req = barrier_req_, .query = admin::Query::kRing, .first = 0};
+      loop_.send_bytes(endpoint_of(a), admin::encode_admin(q));
+    }
+    probe_timer_.expires_after(kMembersProbeInterval);
+    probe_timer_.async_wait([this](const asio::error_code& ec) {
+      if (!ec) await_members();
+    });
+  }
+
+  bool on_member_reply(const asio::ip::udp::endpoint& from, const admin::Reply& reply) {
+    if (reply.req != barrier_req_) return false;
+    const std::optional<Address> a = address_of(from);
+    if (!a) return false;
+    unheard_.erase(*a);  // a late answer after the ring formed changes nothing
+    if (unheard_.empty() && !members_.empty() && !formed_) {
+      probe_timer_.cancel();
+      await_members();
+    }
+    return true;
   }
 
   [[nodiscard]] int exit_status() const { return exit_status_; }
@@ -172,7 +219,9 @@ class PeerDaemon final : public Node {
   }
 
   bool on_admin(const asio::ip::udp::endpoint& from, const admin::Datagram& d) override {
-    if (const auto* reply = std::get_if<admin::Reply>(&d)) return on_probe_reply(from, *reply);
+    if (const auto* reply = std::get_if<admin::Reply>(&d)) {
+      return on_member_reply(from, *reply) || on_probe_reply(from, *reply);
+    }
     const auto& request = std::get<admin::Request>(d);
     // Admin requests are small and unauthenticated; their replies are up to a datagram.
     // A budget of replies per second keeps a spoofed flood from using the peer as an
@@ -383,6 +432,12 @@ class PeerDaemon final : public Node {
   std::uint64_t probe_rounds_ = 0;
   std::uint64_t entries_out_at_leave_ = 0;
   bool restored_ = false;
+  // The members barrier (start_among_members).
+  std::vector<NodeRef> members_;
+  std::set<Address> unheard_;
+  std::chrono::steady_clock::time_point barrier_started_;
+  std::uint64_t barrier_req_ = random_u64() >> 1;  // above the operator commands' ids
+  bool formed_ = false;
   bool joining_ = false;
   bool leaving_ = false;
   bool done_ = false;
