@@ -1,5 +1,6 @@
-// codec_fuzz.cc — libFuzzer target for the wire codec's decoder and the admin datagrams'
-// decoder (live_admin.h; they share the first byte's space).
+// codec_fuzz.cc — libFuzzer target for the wire codec's decoder, the admin datagrams'
+// decoder (live_admin.h) and the control datagrams' (live_control_wire.h): they share the
+// first byte's space.
 //
 // Any bytes: decode() must return (never crash, hang or read out of bounds; ASan and UBSan
 // watch), refuse with kBadRequest or kUnknownNamespace and a detail, or accept. What it
@@ -15,6 +16,7 @@
 #include "kittengrad/crypto.h"
 #include "kittengrad/real/codec.h"
 #include "kittengrad/real/live_admin.h"
+#include "kittengrad/real/live_control_wire.h"
 #include "message_equal.h"
 
 namespace {
@@ -52,11 +54,30 @@ void check_admin(std::span<const std::uint8_t> input) {
   }
 }
 
+// The control decoder: the same rule; and an accepted order's signature check returns.
+void check_control(std::span<const std::uint8_t> input) {
+  Result<live::ControlDatagram> d = live::decode_control(input);
+  if (!d.ok()) {
+    if (d.error().code != ErrorCode::kBadRequest) fail("control: refused with an unexpected code");
+    if (d.error().detail.empty()) fail("control: refused without a detail");
+    return;
+  }
+  if (!live::is_control(input)) fail("control: accepted a datagram without the control kind byte");
+  const std::vector<std::uint8_t> again = live::encode_control(*d);
+  if (!std::equal(again.begin(), again.end(), input.begin(), input.end())) {
+    fail("control: accepted bytes that do not encode back to themselves");
+  }
+  if (const auto* o = std::get_if<live::ControlOrder>(&*d)) {
+    (void)live::verify_order(*o, "127.77.0.1:7400", PublicKey{});
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::uint8_t> input(data, size);
   check_admin(input);
+  check_control(input);
   Result<Message> m = codec::decode(input, served());
   if (!m.ok()) {
     const ErrorCode code = m.error().code;

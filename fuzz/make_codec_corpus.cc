@@ -1,6 +1,7 @@
 // make_codec_corpus.cc — writes the codec fuzzer's seed corpus: for every message kind,
 // two random messages (one per namespace the fuzz target serves) and the largest one at
-// the smallest datagram, encoded; and an admin request and reply (live_admin.h).
+// the smallest datagram, encoded; an admin request and reply (live_admin.h); and a control
+// order of each kind and an ack (live_control_wire.h).
 // Deterministic: the same files on every run.
 //
 //   ./build/fuzz/make_codec_corpus fuzz/corpus/codec
@@ -11,6 +12,7 @@
 #include "kittengrad/crypto.h"
 #include "kittengrad/real/codec.h"
 #include "kittengrad/real/live_admin.h"
+#include "kittengrad/real/live_control_wire.h"
 #include "kittengrad/rng.h"
 #include "sample_messages.h"
 
@@ -52,6 +54,18 @@ int main(int argc, char** argv) {
   if (!write("admin-0", admin::encode_admin(request)) || !write("admin-1", admin::encode_admin(reply))) {
     std::fprintf(stderr, "cannot write %s\n", dir.c_str());
     return 1;
+  }
+  const KeyPair runner = keypair_from_u64(0x5EED);
+  const live::ControlDatagram controls[] = {
+      live::sign_order("127.77.0.1:7400", 1, live::Partition{{0, 2, 300}}, runner),
+      live::sign_order("127.77.0.1:7400", 2, live::Heal{}, runner),
+      live::sign_order("127.77.0.1:7400", 3, live::Loss{0.3, 60}, runner), live::ControlAck{3}};
+  int c = 0;
+  for (const live::ControlDatagram& d : controls) {
+    if (!write("control-" + std::to_string(c++), live::encode_control(d))) {
+      std::fprintf(stderr, "cannot write %s\n", dir.c_str());
+      return 1;
+    }
   }
   std::printf("%d encodings written to %s\n", written, dir.c_str());
   return 0;

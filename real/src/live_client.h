@@ -28,6 +28,8 @@ struct ClientOptions {
   long request_timeout_ms = 1000; // one request; retries move on to the next replica
   std::size_t max_datagram_bytes = 1200;
   std::size_t window = 64;        // batch: writes in flight
+  std::string bind_host;          // numeric address to send from (kittengrad live binds its
+                                  // workload client to its run host); empty: chosen for peer
 };
 
 // Where an insert's or update's record comes from: a file (stored in the blockstore) or

@@ -19,8 +19,9 @@ namespace kittengrad::live {
 
 // What every client command talks through: a loop on a socket of the peer's address family
 // (loopback for a loopback peer), serving one namespace, under the client's identity; and
-// the peer's endpoint and Address. Errors: the peer does not parse or resolve (kBadRequest),
-// the address book is full, the socket cannot bind.
+// the peer's endpoint and Address. `bind_host` (a numeric address; empty: the family's
+// loopback or any-address) is where the socket binds. Errors: the peer or bind_host does
+// not parse or resolve (kBadRequest), the address book is full, the socket cannot bind.
 struct ClientSocket {
   std::unique_ptr<LiveLoop> loop;
   asio::ip::udp::endpoint peer;
@@ -29,14 +30,21 @@ struct ClientSocket {
 [[nodiscard]] inline Result<ClientSocket> open_client_socket(asio::io_context& io, const std::string& peer,
                                                              const std::string& ns,
                                                              std::size_t max_datagram_bytes,
-                                                             const KeyPair& identity) {
+                                                             const KeyPair& identity,
+                                                             const std::string& bind_host = "") {
   auto endpoint = resolve_host_port(peer);
   if (!endpoint) return endpoint.error();
+  asio::ip::udp::endpoint local = local_endpoint_for(*endpoint);
+  if (!bind_host.empty()) {
+    asio::error_code ec;
+    local.address(asio::ip::make_address(bind_host, ec));
+    if (ec) return Error{ErrorCode::kBadRequest, "bind address " + bind_host + ": not a numeric address"};
+  }
   const std::optional<Address> address = address_of(*endpoint);
   if (!address) return Error{ErrorCode::kOverloaded, "the address book is full"};
   codec::NamespaceTable served;
   if (auto added = served.add(ns); !added) return added.error();
-  auto loop = LiveLoop::open(io, local_endpoint_for(*endpoint), std::move(served), max_datagram_bytes, identity);
+  auto loop = LiveLoop::open(io, local, std::move(served), max_datagram_bytes, identity);
   if (!loop) return Error{ErrorCode::kTimeout, loop.error().detail};  // not the user's input
   return ClientSocket{std::move(*loop), *endpoint, *address};
 }
@@ -50,7 +58,7 @@ class ClientRunner final : public Node {
   [[nodiscard]] static Result<std::unique_ptr<ClientRunner>> open(const ClientOptions& o, const std::string& ns,
                                                      const KeyPair& identity) {
     std::unique_ptr<ClientRunner> r(new ClientRunner());
-    auto socket = open_client_socket(r->io_, o.peer, ns, o.max_datagram_bytes, identity);
+    auto socket = open_client_socket(r->io_, o.peer, ns, o.max_datagram_bytes, identity, o.bind_host);
     if (!socket) return socket.error();
     r->loop_ = std::move(socket->loop);
     r->gateway_ = socket->peer_address;

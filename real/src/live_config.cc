@@ -13,6 +13,9 @@
 
 #include "kittengrad/real/codec.h"
 #include "kittengrad/real/live_address.h"
+#include "kittengrad/real/live_control.h"
+#include "live_control_members.h"
+#include "live_faults_latency.h"
 #include "kittengrad/scenario_peer_config.h"
 #include "kittengrad/scenario_loader.h"
 
@@ -24,7 +27,9 @@ constexpr std::uintmax_t kConfigFileBytesMax = 1u << 20;
 
 constexpr const char* kKeys =
     "listen, identity, data_dir, namespaces, bootstrap, sync, log_level, metrics_listen "
-    "and the table [overlay]";
+    "and the tables [overlay] and [runner]";
+constexpr const char* kRunnerKeys =
+    "control_key, members, seed, hosts, latency, loss and duplicate";
 
 // Scenario [overlay] keys that make no sense for one live peer, and why.
 struct Refused {
@@ -114,6 +119,8 @@ class Reader {
         r = read_metrics(*v);
       } else if (key == "overlay") {
         r = read_overlay(*v);
+      } else if (key == "runner") {
+        r = read_runner(*v);
       } else {
         return refuse(source_, line_, key, std::string("unknown key (a peer file has ") + kKeys + ")");
       }
@@ -124,6 +131,7 @@ class Reader {
     if (!has_identity) return refuse(source_, 0, "identity", "missing: the key file, such as \"peer.key\"");
     if (!has_data_dir) return refuse(source_, 0, "data_dir", "missing: the data folder, such as \"data\"");
     if (auto r = read_overlay_through_scenario(); !r) return r.error();
+    if (auto r = check_runner(); !r) return r.error();
     return c_;
   }
 
@@ -284,6 +292,90 @@ class Reader {
     return true;
   }
 
+  // ---- [runner] (written by `kittengrad live`) ----
+  Result<bool> read_runner(const toml::node& v) {
+    const toml::table* t = v.as_table();
+    if (t == nullptr || t->is_inline()) return fail("runner", "must be a [runner] table");
+    runner_line_ = line_;
+    RunnerSettings r;
+    for (auto&& [k, val] : *t) {
+      const std::string key = "runner." + std::string(k.str());
+      line_ = k.source().begin.line;
+      if (k.str() == "control_key") {
+        auto s = string_of(key, val);
+        if (!s) return s.error();
+        r.control_key = parse_public_key_hex(*s);
+        if (!r.control_key) return fail(key, "must be the runner's Ed25519 public key, 64 hex digits");
+      } else if (k.str() == "members") {
+        if (auto p = read_path(key, val, r.members); !p) return p;
+        members_line_ = line_;
+      } else if (k.str() == "seed") {
+        const auto* i = val.as_integer();
+        if (i == nullptr || i->get() < 0) return fail(key, "must be an integer >= 0");
+        r.seed = static_cast<std::uint64_t>(i->get());
+      } else if (k.str() == "hosts") {
+        const auto* i = val.as_integer();
+        if (i == nullptr || i->get() < 1 || i->get() > static_cast<std::int64_t>(kRunHostsMax)) {
+          return fail(key, "must be an integer in [1, " + std::to_string(kRunHostsMax) + "]");
+        }
+        r.hosts = static_cast<std::size_t>(i->get());
+      } else if (k.str() == "latency" || k.str() == "loss" || k.str() == "duplicate") {
+        if (k.str() == "latency") latency_line_ = line_;
+        network_lines_.insert(line_);
+        for (auto l = line_; l <= static_cast<std::int64_t>(val.source().end.line); ++l) network_lines_.insert(l);
+      } else {
+        return fail(key, std::string("unknown key ([runner] takes ") + kRunnerKeys + ")");
+      }
+    }
+    c_.runner = std::move(r);
+    return true;
+  }
+
+  // The network keys go through the scenario loader as a [network] table, so that they
+  // mean and accept exactly what they do in a scenario; then the cross-checks.
+  Result<bool> check_runner() {
+    if (!c_.runner) return true;
+    RunnerSettings& r = *c_.runner;
+    if (!run_host_index(c_.listen.address())) {
+      return refuse(source_, 0, "listen", "with [runner], must be a run host's address 127.77.X.Y (got " +
+                                              c_.listen_text + ")");
+    }
+    if (!r.members.empty() && !c_.bootstrap.empty()) {
+      return refuse(source_, members_line_, "runner.members",
+                    "a ring that starts formed has no bootstrap: leave bootstrap = []");
+    }
+    if (network_lines_.empty()) return true;
+    std::string network_only;
+    std::int64_t n = 1;
+    for (std::string_view rest = text_;; ++n) {
+      const auto nl = rest.find('\n');
+      if (n == runner_line_) {
+        network_only += "[network]";
+      } else if (network_lines_.count(n) > 0) {
+        network_only += rest.substr(0, nl);
+      }
+      network_only += '\n';
+      if (nl == std::string_view::npos) break;
+      rest.remove_prefix(nl + 1);
+    }
+    auto sc = parse_scenario(network_only, source_, base_dir_);
+    if (!sc) {
+      ScenarioError e = sc.error();
+      if (e.key.starts_with("network.")) e.key = "runner." + e.key.substr(8);
+      return Error{ErrorCode::kBadRequest, e.message()};
+    }
+    r.loss = sc->network.loss;
+    r.duplicate = sc->network.duplicate;
+    if (latency_line_ > 0) {
+      if (r.hosts == 0) return refuse(source_, latency_line_, "runner.hosts", "missing: the hosts of the latency model");
+      if (auto built = build_pair_latency(sc->network.latency, 1, r.seed); !built) {
+        return refuse(source_, latency_line_, "runner.latency.model", built.error().detail);
+      }
+      r.latency = sc->network.latency;
+    }
+    return true;
+  }
+
   void keep_lines(std::int64_t from, std::int64_t to) {
     for (std::int64_t l = from; l <= to; ++l) kept_.insert(l);
   }
@@ -305,6 +397,10 @@ class Reader {
   std::int64_t line_ = 0;
   std::int64_t namespaces_line_ = 0;
   std::set<std::int64_t> kept_;
+  std::int64_t runner_line_ = 0;
+  std::int64_t members_line_ = 0;
+  std::int64_t latency_line_ = 0;
+  std::set<std::int64_t> network_lines_;  // the [runner] lines of latency, loss, duplicate
 };
 
 }  // namespace

@@ -14,14 +14,18 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "kittengrad/peer.h"
 #include "kittengrad/real/live_address.h"
 #include "kittengrad/real/live_config.h"
+#include "kittengrad/real/live_control.h"
 #include "kittengrad/real/live_log.h"
 #include "kittengrad/real/live_loop.h"
 #include "kittengrad/real/identity_file.h"
 #include "kittengrad/real/sqlite_storage.h"
+#include "live_control_members.h"
+#include "live_faults.h"
 #include "live_metrics.h"
 #include "live_peer_items.h"
 
@@ -33,6 +37,10 @@ constexpr int kBadConfig = 2;
 constexpr int kCannotStart = 1;
 // How often the bootstraps are asked again while none answers.
 constexpr auto kProbeInterval = std::chrono::seconds(1);
+// A ring that starts formed waits this long at most for its members to be up, asking the
+// silent ones this often.
+constexpr auto kMembersWait = std::chrono::seconds(10);
+constexpr auto kMembersProbeInterval = std::chrono::milliseconds(50);
 
 // Commits per turn: completions persist again (blocks, acknowledgements); what is left
 // after this many goes with the next turn.
@@ -72,6 +80,7 @@ class PeerDaemon final : public Node {
   // What the database holds, back into store and journal (before start()).
   [[nodiscard]] Result<bool> restore(const std::vector<StorageRecord>& records) {
     if (records.empty()) return true;
+    restored_ = true;
     return peer_.restore(records);
   }
 
@@ -96,6 +105,7 @@ class PeerDaemon final : public Node {
                           {"bootstrap", join(config_.bootstrap)},
                           {"database", storage_.path()},
                           {"sync", std::string(sync_level_name(config_.sync))}});
+    if (config_.runner && !config_.runner->members.empty()) return start_among_members();
     if (config_.bootstrap.empty()) {
       for (const std::string& ns : config_.namespaces) peer_.create_ring(ns);
       log_.info("ring_created", {{"namespaces", join(config_.namespaces)}});
@@ -121,6 +131,79 @@ class PeerDaemon final : public Node {
     return 0;
   }
 
+  // A run's ring that starts formed (overlay.bootstrap = "instant"): a fresh peer takes its
+  // place among the members at once, as the simulator's peers do at t = 0; a peer that comes
+  // back with a database (a recovery) rejoins through whichever member answers.
+  int start_among_members() {
+    auto members = load_members(config_.runner->members);
+    if (!members) {
+      log_.error("members_failed", {{"error", members.error().detail}});
+      return kCannotStart;
+    }
+    const NodeRef self = peer_.self();
+    if (restored_) {
+      for (const NodeRef& m : *members) {
+        if (m.id != self.id) bootstraps_.push_back(endpoint_of(m.addr));
+      }
+      if (bootstraps_.empty()) {
+        log_.error("no_bootstrap", {{"error", "the members file lists no other peer to rejoin through"}});
+        return kCannotStart;
+      }
+      probe();
+      return 0;
+    }
+    if (std::find(members->begin(), members->end(), self) == members->end()) {
+      log_.error("members_failed", {{"error", config_.runner->members + ": this peer (" + self.id.short_hex() +
+                                                  " at " + format_address(self.addr) + ") is not a member"}});
+      return kCannotStart;
+    }
+    members_ = std::move(*members);
+    for (const NodeRef& m : members_) {
+      if (m.id != self.id) unheard_.insert(m.addr);
+    }
+    barrier_started_ = std::chrono::steady_clock::now();
+    await_members();
+    return 0;
+  }
+
+  // The members start as separate processes, not at one instant: what a peer sends to a
+  // member whose socket is not bound yet is lost, and its failure detection would forget
+  // that member before the run begins. So the ring forms once every member answers an
+  // admin probe (its socket is up), or after kMembersWait with whoever did.
+  void await_members() {
+    const bool late = seconds_since(barrier_started_) >= kMembersWait.count();
+    if (unheard_.empty() || late) {
+      if (late) log_.warn("members_missing", {{"missing", unheard_.size()}, {"waited_s", seconds_since(barrier_started_)}});
+      unheard_.clear();
+      formed_ = true;
+      for (const std::string& ns : config_.namespaces) peer_.start_instant(ns, members_);
+      log_.info("ring_formed", {{"namespaces", join(config_.namespaces)}, {"members", members_.size()},
+                                {"waited_s", seconds_since(barrier_started_)}});
+      loop_.turn_done();
+      return;
+    }
+    for (const Address a : unheard_) {
+      const admin::Request q{.req = barrier_req_, .query = admin::Query::kRing, .first = 0};
+      loop_.send_bytes(endpoint_of(a), admin::encode_admin(q));
+    }
+    probe_timer_.expires_after(kMembersProbeInterval);
+    probe_timer_.async_wait([this](const asio::error_code& ec) {
+      if (!ec) await_members();
+    });
+  }
+
+  bool on_member_reply(const asio::ip::udp::endpoint& from, const admin::Reply& reply) {
+    if (reply.req != barrier_req_) return false;
+    const std::optional<Address> a = address_of(from);
+    if (!a) return false;
+    unheard_.erase(*a);  // a late answer after the ring formed changes nothing
+    if (unheard_.empty() && !members_.empty() && !formed_) {
+      probe_timer_.cancel();
+      await_members();
+    }
+    return true;
+  }
+
   [[nodiscard]] int exit_status() const { return exit_status_; }
 
   // ---- Node ----
@@ -136,7 +219,9 @@ class PeerDaemon final : public Node {
   }
 
   bool on_admin(const asio::ip::udp::endpoint& from, const admin::Datagram& d) override {
-    if (const auto* reply = std::get_if<admin::Reply>(&d)) return on_probe_reply(from, *reply);
+    if (const auto* reply = std::get_if<admin::Reply>(&d)) {
+      return on_member_reply(from, *reply) || on_probe_reply(from, *reply);
+    }
     const auto& request = std::get<admin::Request>(d);
     // Admin requests are small and unauthenticated; their replies are up to a datagram.
     // A budget of replies per second keeps a spoofed flood from using the peer as an
@@ -346,11 +431,38 @@ class PeerDaemon final : public Node {
   std::map<std::string, bool> joined_;
   std::uint64_t probe_rounds_ = 0;
   std::uint64_t entries_out_at_leave_ = 0;
+  bool restored_ = false;
+  // The members barrier (start_among_members).
+  std::vector<NodeRef> members_;
+  std::set<Address> unheard_;
+  std::chrono::steady_clock::time_point barrier_started_;
+  std::uint64_t barrier_req_ = random_u64() >> 1;  // above the operator commands' ids
+  bool formed_ = false;
   bool joining_ = false;
   bool leaving_ = false;
   bool done_ = false;
   int exit_status_ = 0;
 };
+
+// The run's network at this peer's transport ([runner]; checked by the config loader).
+std::unique_ptr<LiveFaults> run_network(asio::io_context& io, const LivePeerConfig& config, LiveLoop& loop) {
+  const RunnerSettings& r = *config.runner;
+  FaultSettings s;
+  s.control_key = r.control_key;
+  s.listen_text = config.listen_text;
+  s.host = run_host_index(config.listen.address());
+  if (r.latency) {
+    s.latency_s = *build_pair_latency(*r.latency, r.hosts, r.seed);
+    s.latency_hosts = r.hosts;
+  }
+  s.loss = r.loss;
+  s.duplicate = r.duplicate;
+  s.seed = r.seed;
+  return std::make_unique<LiveFaults>(io, std::move(s), [&loop](const asio::ip::udp::endpoint& to,
+                                                                std::span<const std::uint8_t> bytes) {
+    loop.send_bytes(to, bytes);
+  });
+}
 
 }  // namespace
 
@@ -379,6 +491,7 @@ int run_peer_daemon(const DaemonOptions& options) {
     log.error("listen_failed", {{"error", loop.error().detail}});
     return kCannotStart;
   }
+  if (config->runner) (*loop)->set_faults(run_network(io, *config, **loop));
   std::error_code ec;
   std::filesystem::create_directories(config->data_dir, ec);
   if (!ec) std::filesystem::permissions(config->data_dir, std::filesystem::perms::owner_all, ec);

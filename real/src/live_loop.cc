@@ -7,6 +7,8 @@
 #include <chrono>
 
 #include "kittengrad/real/live_address.h"
+#include "kittengrad/real/live_control_wire.h"
+#include "live_faults.h"
 
 namespace kittengrad::live {
 
@@ -96,11 +98,14 @@ void LiveLoop::start(Node* node) {
   turn_done();
 }
 
+void LiveLoop::set_faults(std::unique_ptr<LiveFaults> faults) { faults_ = std::move(faults); }
+
 void LiveLoop::stop() {
   if (stopped_) return;
   stopped_ = true;
   asio::error_code ignored;
   timer_.cancel();
+  if (faults_) faults_->stop();
   socket_.close(ignored);
 }
 
@@ -139,7 +144,15 @@ void LiveLoop::send(Address to, Message msg) {
   counters_.bytes_sent_by_kind[kind] += bytes.size() + kTransportOverheadBytes + kUdpIpHeaderBytes;
   const session::Outbound out = sessions_->seal(to, bytes, session_now());
   const asio::ip::udp::endpoint ep = endpoint_of(to);
-  for (const session::Bytes& d : out.datagrams) send_bytes(ep, d);
+  for (const session::Bytes& d : out.datagrams) send_protocol(ep, d);
+}
+
+void LiveLoop::send_protocol(const asio::ip::udp::endpoint& to, std::span<const std::uint8_t> bytes) {
+  if (faults_) {
+    faults_->send(to, bytes);
+  } else {
+    send_bytes(to, bytes);
+  }
 }
 
 void LiveLoop::send_bytes(const asio::ip::udp::endpoint& to, std::span<const std::uint8_t> bytes) {
@@ -191,10 +204,18 @@ void LiveLoop::handle(std::size_t n, const asio::ip::udp::endpoint& from) {
     if (!node_->on_admin(from, *d)) drop(Drop::kAdminUnexpected);
     return;
   }
+  if (is_control(bytes)) {
+    if (!faults_) return drop(Drop::kControlRefused);
+    const LiveFaults::ControlOutcome out = faults_->on_control(bytes);
+    if (out.ack) send_bytes(from, *out.ack);  // the runner's channel: no faults
+    if (out.refused) drop(Drop::kControlRefused);
+    return;
+  }
+  if (faults_ && !faults_->admit(from)) return;  // cut off by a partition (counted there)
   const std::optional<Address> addr = address_of(from);
   if (!addr) return drop(Drop::kNoAddress);
   const session::Inbound in = sessions_->on_datagram(*addr, bytes, session_now());
-  for (const session::Bytes& reply : in.replies) send_bytes(from, reply);
+  for (const session::Bytes& reply : in.replies) send_protocol(from, reply);
   if (in.dropped) drop(Drop::kSession);
   if (!in.delivery) return;
   Result<Message> m = from_wire(in.delivery->plaintext, served_);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kittengrad/real/live_address.h"
+#include "live_faults.h"
 
 namespace kittengrad::live {
 
@@ -109,6 +110,28 @@ void add_transport(Items& out, const TransportCounters& t) {
   }
 }
 
+// A run's network at this transport (kittengrad live); zeros for a peer outside a run, so
+// that every peer has the same names.
+void add_faults(Items& out, const LiveFaults* f) {
+  const std::string pre = "transport/faults/";
+  const FaultCounters c = f != nullptr ? f->counters() : FaultCounters{};
+  out.num(pre + "partitioned", f != nullptr && f->partitioned() ? 1 : 0);
+  out.num(pre + "dropped_partition_out", c.dropped_partition_out);
+  out.num(pre + "dropped_partition_in", c.dropped_partition_in);
+  out.num(pre + "dropped_loss", c.dropped_loss);
+  out.num(pre + "dropped_loss_burst", c.dropped_loss_burst);
+  out.num(pre + "duplicated", c.duplicated);
+  out.num(pre + "delayed", c.delayed);
+  out.num(pre + "delay_overflow", c.delay_overflow);
+  out.num(pre + "delayed_now", f != nullptr ? f->delayed_now() : 0);
+  out.num("transport/control/accepted", c.control_accepted);
+  out.num("transport/control/repeated", c.control_repeated);
+  for (std::size_t i = 0; i < kControlRefusals; ++i) {
+    out.num(std::string("transport/control/refused/") + refusal_name(static_cast<ControlRefusal>(i)),
+            c.control_refused[i]);
+  }
+}
+
 void add_sessions(Items& out, const session::SessionTable& table) {
   const std::string pre = "session/";
   const session::SessionCounters& c = table.counters();
@@ -157,6 +180,7 @@ std::vector<admin::Item> stats_items(const PeerStatus& s) {
     }
   }
   add_transport(out, s.loop->counters());
+  add_faults(out, s.loop->faults());
   add_sessions(out, s.loop->sessions());
   out.num("storage/records", s.storage_records);
   return std::move(out.v);

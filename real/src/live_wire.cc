@@ -26,6 +26,7 @@ const char* drop_name(Drop d) {
     case Drop::kAdminUnexpected: return "admin_unexpected";
     case Drop::kSession: return "session";
     case Drop::kFalseIdentity: return "false_identity";
+    case Drop::kControlRefused: return "control_refused";
   }
   return "unknown";
 }

@@ -14,20 +14,47 @@
 //
 // Every refusal is one line naming the file, the line and the key:
 //   "peer.toml:3: sync: must be "full" or "normal" (got "fast")".
+//
+// A [runner] table is written by `kittengrad live` only (operators leave it out): the
+// run's network at this peer's transport (live_faults.h) and how the ring starts.
+//   [runner]
+//   control_key = "HEX"     the runner's Ed25519 public key (64 hex digits): only control
+//                           datagrams it signs are obeyed; absent: none is
+//   members = "PATH"        overlay.bootstrap = "instant": `PUBKEYHEX HOST:PORT` lines, the
+//                           whole ring, this peer among them (needs bootstrap = [])
+//   seed = N                the run's seed (latency draws; loss and duplicate draws)
+//   hosts = N               hosts in the latency model (peers + extra hosts)
+//   latency = { model = "constant", ms = 20 }   exactly the scenario's network.latency
+//   loss = P                the scenario's network.loss
+//   duplicate = P           the scenario's network.duplicate
+// With [runner], `listen` must be a run host's address (127.77.X.Y, live_control.h).
 #pragma once
 
 #include <asio/ip/udp.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "kittengrad/config.h"
+#include "kittengrad/crypto.h"
+#include "kittengrad/scenario.h"  // LatencySpec
 #include "kittengrad/real/live_log.h"
 #include "kittengrad/real/sqlite_storage.h"  // SyncLevel
 #include "kittengrad/result.h"
 
 namespace kittengrad::live {
 
+
+struct RunnerSettings {
+  std::optional<PublicKey> control_key;
+  std::string members;  // absolute path; empty: none
+  std::uint64_t seed = 1;
+  std::size_t hosts = 0;
+  std::optional<LatencySpec> latency;  // nullopt: no delay
+  double loss = 0;
+  double duplicate = 0;
+};
 
 struct LivePeerConfig {
   asio::ip::udp::endpoint listen;
@@ -40,6 +67,7 @@ struct LivePeerConfig {
   LogLevel log_level = LogLevel::kInfo;
   std::string metrics_listen;
   PeerConfig peer;  // from [overlay]
+  std::optional<RunnerSettings> runner;  // from [runner]
   std::string source;
 };
 

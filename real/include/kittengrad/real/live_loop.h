@@ -37,6 +37,8 @@
 
 namespace kittengrad::live {
 
+class LiveFaults;  // src/live_faults.h: a run's network at this transport
+
 // ---- the datagram layer ----
 // Every core message is encoded by to_wire and decoded by from_wire; in between, the loop
 // seals and opens it in the peer's authenticated session (send() and handle()).
@@ -57,8 +59,10 @@ enum class Drop : std::uint8_t {
   kAdminUnexpected,   // an admin datagram this node does not answer
   kSession,           // refused by the session layer (counted by reason in sessions())
   kFalseIdentity,     // a sender claiming a ring id or key its session did not prove
+  kControlRefused,    // a control datagram (live_control_wire.h) not obeyed: no runner
+                      // key, malformed, forged or replayed (by reason in faults())
 };
-inline constexpr std::size_t kDropReasons = 11;
+inline constexpr std::size_t kDropReasons = 12;
 [[nodiscard]] const char* drop_name(Drop d);
 // The reason for a datagram that from_wire refused with `error`.
 [[nodiscard]] Drop drop_reason(std::span<const std::uint8_t> bytes, const Error& error);
@@ -159,6 +163,12 @@ class LiveLoop final : public Clock, public Network {
   // Raw bytes to an endpoint (admin replies, which need no core Address).
   void send_bytes(const asio::ip::udp::endpoint& to, std::span<const std::uint8_t> bytes);
 
+  // A run's network (kittengrad live): from now on the protocol's datagrams in and out go
+  // through `faults` (partitions, loss, duplicates, latency) and control datagrams to it.
+  // Without, every control datagram is refused.
+  void set_faults(std::unique_ptr<LiveFaults> faults);
+  [[nodiscard]] const LiveFaults* faults() const { return faults_.get(); }
+
  private:
   LiveLoop(asio::io_context& io, asio::ip::udp::socket socket, codec::NamespaceTable served,
            std::size_t max_datagram_bytes, const KeyPair& identity);
@@ -166,6 +176,8 @@ class LiveLoop final : public Clock, public Network {
   [[nodiscard]] static bool claims_hold(const Message& m, Address from, const PublicKey& key);
   void receive();
   void handle(std::size_t n, const asio::ip::udp::endpoint& from);
+  // A protocol datagram out: through the run's network when there is one.
+  void send_protocol(const asio::ip::udp::endpoint& to, std::span<const std::uint8_t> bytes);
   void arm();
   void on_timer();
 
@@ -181,6 +193,7 @@ class LiveLoop final : public Clock, public Network {
   std::vector<std::uint8_t> buffer_;
   asio::ip::udp::endpoint sender_;
   TransportCounters counters_;
+  std::unique_ptr<LiveFaults> faults_;
 };
 
 }  // namespace kittengrad::live
