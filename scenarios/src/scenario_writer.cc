@@ -99,20 +99,16 @@ std::string selector_table(const PeerSelector& s) {
   return "";
 }
 
-void write_overlay(const OverlaySection& o, Writer& w) {
-  w.table("[overlay]");
-  w.integer("peers", o.peers);
+// The keys a live peer's [overlay] takes too, in two runs so that [overlay] keeps
+// DESIGN.md's order: replication and lists, then intervals and sizes.
+void write_replication_keys(const OverlaySection& o, Writer& w) {
   w.integer("replication", o.replication);
   w.integer("write_quorum", o.write_quorum);
   w.integer("read_quorum", o.read_quorum);
   w.integer("successors", o.successors);
-  std::string names = "[";
-  for (std::size_t i = 0; i < o.namespaces.size(); ++i) {
-    names += (i > 0 ? ", " : "") + toml_quote(o.namespaces[i]);
-  }
-  w.raw("namespaces", names + "]");
-  w.string("bootstrap", bootstrap_name(o.bootstrap));
-  w.number("join_rate_per_s", o.join_rate_per_s);
+}
+
+void write_timing_keys(const OverlaySection& o, Writer& w) {
   w.number("stabilize_interval_s", o.stabilize_interval_s);
   w.number("fix_fingers_interval_s", o.fix_fingers_interval_s);
   w.number("check_predecessor_interval_s", o.check_predecessor_interval_s);
@@ -120,6 +116,20 @@ void write_overlay(const OverlaySection& o, Writer& w) {
   w.number("journal_block_interval_s", o.journal_block_interval_s);
   w.number("request_timeout_ms", o.request_timeout_ms);
   w.number("max_datagram_bytes", o.max_datagram_bytes);
+}
+
+void write_overlay(const OverlaySection& o, Writer& w) {
+  w.table("[overlay]");
+  w.integer("peers", o.peers);
+  write_replication_keys(o, w);
+  std::string names = "[";
+  for (std::size_t i = 0; i < o.namespaces.size(); ++i) {
+    names += (i > 0 ? ", " : "") + toml_quote(o.namespaces[i]);
+  }
+  w.raw("namespaces", names + "]");
+  w.string("bootstrap", bootstrap_name(o.bootstrap));
+  w.number("join_rate_per_s", o.join_rate_per_s);
+  write_timing_keys(o, w);
 }
 
 void write_network(const NetworkSection& n, Writer& w) {
@@ -185,6 +195,20 @@ void write_workload(const Scenario& sc, Writer& w) {
 }
 
 }  // namespace
+
+std::string overlay_protocol_toml(const OverlaySection& o) {
+  Writer w;
+  w.table("[overlay]");
+  write_replication_keys(o, w);
+  write_timing_keys(o, w);
+  return w.text();
+}
+
+std::string latency_toml(const LatencySpec& l) {
+  LatencySpec resolved = l;
+  if (!l.path.empty()) resolved.file = l.path;
+  return latency_table(resolved);
+}
 
 std::string to_toml(const Scenario& sc) {
   Writer w;

@@ -90,6 +90,15 @@ class [[nodiscard]] ScenarioResult {
 // follows run.duration_s, or for workload.writes_end_s the workload's end).
 [[nodiscard]] std::string to_toml(const Scenario& sc);
 
+// The protocol keys of [overlay] (replication, quorums, successors, intervals, timeout,
+// datagram size) as a TOML table, without the keys of a simulated population (peers,
+// namespaces, bootstrap, join_rate_per_s): the [overlay] table of a live peer's config,
+// which `kittengrad live` writes for the peers it starts.
+[[nodiscard]] std::string overlay_protocol_toml(const OverlaySection& o);
+// network.latency as a TOML inline table; a model's file is written as its resolved path,
+// so the text means the same from any folder.
+[[nodiscard]] std::string latency_toml(const LatencySpec& l);
+
 // Where a data file named in a scenario lives: `file` itself when absolute, else
 // base_dir/file; made absolute and normalized.
 [[nodiscard]] std::string resolve_data_path(const std::string& base_dir, const std::string& file);
