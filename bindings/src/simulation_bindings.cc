@@ -19,7 +19,7 @@ namespace py = pybind11;
 namespace {
 
 // The run's summary as a dict (the same fields as the run file's /summary attributes).
-py::dict summary_dict(const sim::Summary& s) {
+py::dict summary_dict(const runs::Summary& s) {
   py::dict d;
   d["convergence_time_s"] = s.convergence_time_s;
   d["lost_updates"] = s.lost_updates;

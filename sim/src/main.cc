@@ -19,10 +19,9 @@
 
 #include "kittengrad/real/live_commands.h"
 #include "kittengrad/scenario_loader.h"
+#include "kittengrad/runs/summary.h"
 #include "kittengrad/sim/report.h"
-#include "kittengrad/sim/run_file.h"
 #include "kittengrad/sim/simulation.h"
-#include "kittengrad/sim/summary.h"
 
 namespace {
 
@@ -82,7 +81,7 @@ int cmd_sim(const std::string& scenario_path, std::string out, const std::vector
     std::cerr << "kittengrad sim: " << err << "\n";
     return kBadInput;
   }
-  sim::print_summary(std::cout, r.tables);
+  runs::print_summary(std::cout, r.tables);
   std::cout << "run file: " << out << "  (kittengrad report " << out << " --out DIR for plots)\n";
   return 0;
 }

@@ -12,9 +12,11 @@
 // SimGrid links (hundreds of bytes each, and one more routing level per datagram); the
 // subclass costs 4 bytes per pair and routes as fast as Vivaldi. It relies on SimGrid's
 // kernel routing headers (installed, exported, but less stable than s4u across versions).
+//
+// The latencies themselves (files read, access latencies drawn) come from
+// runs::build_pair_latency, so the queue model and the live runner see the same figures.
 #include "platform.h"
 
-#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <exception>
@@ -25,12 +27,8 @@
 #include <simgrid/kernel/routing/StarZone.hpp>
 #include <simgrid/s4u/Link.hpp>
 #include <simgrid/s4u/NetZone.hpp>
-#include <string_view>
 #include <system_error>
-#include <unordered_map>
 #include <xbt/config.hpp>
-
-#include "kittengrad/rng.h"
 
 namespace kittengrad::sim {
 namespace {
@@ -90,92 +88,6 @@ void set_default_config(sg4::Engine& e, const char* name, T value) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Reading latency files.
-
-// "line L of PATH: what".
-std::string at_line(const std::string& path, std::size_t line, std::string_view what) {
-  return "line " + std::to_string(line) + " of " + path + ": " + std::string(what);
-}
-
-// A line as the user wrote it, shortened for error messages.
-std::string quoted(std::string_view line) {
-  constexpr std::size_t kShownMax = 60;
-  if (line.size() > kShownMax) return "`" + std::string(line.substr(0, kShownMax)) + "...`";
-  return "`" + std::string(line) + "`";
-}
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r");
-  if (first == std::string_view::npos) return {};
-  const auto last = s.find_last_not_of(" \t\r");
-  return s.substr(first, last - first + 1);
-}
-
-// True for lines to skip: blank ones and `#` comments.
-bool is_blank_or_comment(std::string_view line) {
-  const std::string_view t = trim(line);
-  return t.empty() || t.front() == '#';
-}
-
-// Parses the whole of `s` as a finite double (locale-independent).
-bool parse_double(std::string_view s, double* out) {
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && end == s.data() + s.size() && std::isfinite(*out);
-}
-
-bool parse_u64(std::string_view s, std::uint64_t* out) {
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && end == s.data() + s.size() && !s.empty();
-}
-
-// Splits on runs of spaces and tabs.
-std::vector<std::string_view> split_blanks(std::string_view s) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) ++i;
-    std::size_t j = i;
-    while (j < s.size() && s[j] != ' ' && s[j] != '\t' && s[j] != '\r') ++j;
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
-// Parses one `ID X Y h HEIGHT` line; returns "" or what is wrong with it.
-std::string parse_syscoord_line(std::string_view line, std::uint64_t* id, SyscoordNode* node) {
-  const auto f = split_blanks(line);
-  if (f.size() != 5 || f[3] != "h" || !parse_u64(f[0], id) || !parse_double(f[1], &node->x_ms) ||
-      !parse_double(f[2], &node->y_ms) || !parse_double(f[4], &node->height_ms)) {
-    return "expected `ID X Y h HEIGHT` (ID an integer, X Y HEIGHT numbers in ms), got " +
-           quoted(line);
-  }
-  if (node->height_ms < 0) return "HEIGHT must be >= 0, got " + std::string(f[4]);
-  return "";
-}
-
-// Splits a CSV row on commas and checks each field is a number; returns "" or the error.
-std::string parse_matrix_row(std::string_view line, std::vector<double>* row) {
-  row->clear();
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = line.find(',', start);
-    const std::string_view field =
-        trim(line.substr(start, comma == std::string_view::npos ? line.npos : comma - start));
-    double v = 0;
-    if (!parse_double(field, &v)) {
-      return "field " + std::to_string(row->size() + 1) + " " + quoted(field) +
-             " is not a finite number (the matrix has no header row and no index column; "
-             "comment lines start with #)";
-    }
-    row->push_back(v);
-    if (comma == std::string_view::npos) return "";
-    start = comma + 1;
-  }
-}
-
-// ---------------------------------------------------------------------------------------
 // The matrix zone.
 
 // A star zone whose routes pay m[node(src)][node(dst)] on top of their links, as SimGrid's
@@ -208,13 +120,9 @@ class MatrixZone final : public sgr::StarZone {
 // ---------------------------------------------------------------------------------------
 // Building.
 
-std::string check_nonneg(const char* key, double v) {
-  if (std::isfinite(v) && v >= 0) return "";
-  return std::string(key) + ": must be a finite number >= 0, got " + std::to_string(v);
-}
-
-// Checks the numbers the models use; returns "" or the error naming the key.
-std::string check_network(const NetworkSection& net) {
+// Checks the access rates; returns "" or the error naming the key. (The latency model's
+// numbers are checked by build_pair_latency.)
+std::string check_bandwidth(const NetworkSection& net) {
   if (!(std::isfinite(net.bandwidth_mbps) && net.bandwidth_mbps > 0)) {
     return "network.bandwidth_mbps: must be a finite number > 0, got " +
            std::to_string(net.bandwidth_mbps);
@@ -224,24 +132,7 @@ std::string check_network(const NetworkSection& net) {
     return "network.bandwidth_mbps.max: must be a finite number >= min, got " +
            std::to_string(*net.bandwidth_max_mbps);
   }
-  const LatencySpec& l = net.latency;
-  switch (l.model) {
-    case LatencyModel::kConstant:
-      return check_nonneg("network.latency.ms", l.ms);
-    case LatencyModel::kUniform:
-      if (auto e = check_nonneg("network.latency.min_ms", l.min_ms); !e.empty()) return e;
-      if (auto e = check_nonneg("network.latency.max_ms", l.max_ms); !e.empty()) return e;
-      if (l.max_ms < l.min_ms) return "network.latency.max_ms: must be >= min_ms";
-      return "";
-    case LatencyModel::kLognormal:
-      if (auto e = check_nonneg("network.latency.median_ms", l.median_ms); !e.empty()) return e;
-      return check_nonneg("network.latency.sigma", l.sigma);
-    case LatencyModel::kMatrix:
-    case LatencyModel::kCoordinates:
-      if (l.path.empty()) return "network.latency.file: missing";
-      return "";
-  }
-  return "network.latency.model: unknown model";
+  return "";
 }
 
 std::string host_name(char prefix, std::size_t i) { return prefix + std::to_string(i); }
@@ -288,42 +179,32 @@ PlatformHosts add_all_hosts(sg4::NetZone* zone, const NetworkSection& net, std::
   return hosts;
 }
 
-std::variant<PlatformHosts, std::string> build_vivaldi(const NetworkSection& net, std::size_t peers,
-                                                       std::size_t extra, std::uint64_t seed) {
-  std::vector<SyscoordNode> nodes;
-  if (net.latency.model == LatencyModel::kCoordinates) {
-    auto read = read_syscoord_file(net.latency.path);
-    if (auto* err = std::get_if<std::string>(&read)) return "network.latency.file: " + *err;
-    nodes = std::move(std::get<std::vector<SyscoordNode>>(read));
-  }
+// Every model but matrix: SimGrid's Vivaldi zone, host k at latency.coordinates()[k].
+PlatformHosts build_vivaldi(const NetworkSection& net, PairLatency latency, std::size_t peers,
+                            std::size_t extra, std::uint64_t seed) {
   sg4::NetZone* zone = sg4::create_vivaldi_zone("kittengrad");
-  std::vector<SyscoordNode> coords;
-  coords.reserve(peers + extra);
+  const std::vector<SyscoordNode>& coords = latency.coordinates();
   PlatformHosts hosts =
       add_all_hosts(zone, net, peers, extra, seed, [&](sg4::Host* host, std::size_t k) {
-        const SyscoordNode c = nodes.empty()
-                                   ? SyscoordNode{0, 0, access_latency_ms(net.latency, seed, k)}
-                                   : nodes[k % nodes.size()];
+        // decimal() round-trips: SimGrid reads back exactly these doubles.
+        const SyscoordNode& c = coords[k];
         host->set_coordinates(decimal(c.x_ms) + " " + decimal(c.y_ms) + " " +
                               decimal(c.height_ms));
-        coords.push_back(c);  // decimal() round-trips: SimGrid reads back these doubles
       });
-  hosts.latency = PairLatency(std::move(coords));
+  hosts.latency = std::move(latency);
   return hosts;
 }
 
-std::variant<PlatformHosts, std::string> build_matrix(const NetworkSection& net, std::size_t peers,
-                                                      std::size_t extra, std::uint64_t seed) {
-  auto read = read_latency_matrix_file(net.latency.path);
-  if (auto* err = std::get_if<std::string>(&read)) return "network.latency.file: " + *err;
-  auto matrix = std::make_shared<const LatencyMatrix>(std::move(std::get<LatencyMatrix>(read)));
+PlatformHosts build_matrix(const NetworkSection& net, PairLatency latency, std::size_t peers,
+                           std::size_t extra, std::uint64_t seed) {
+  const std::shared_ptr<const LatencyMatrix>& matrix = latency.matrix();
   const std::size_t n = matrix->n;
   // The zone registers itself with the engine (as root) and is deleted by it.
   auto* zone = new MatrixZone("kittengrad", matrix);
   PlatformHosts hosts =
       add_all_hosts(zone->get_iface(), net, peers, extra, seed,
                     [&](const sg4::Host* host, std::size_t k) { zone->place(host, k % n); });
-  hosts.latency = PairLatency(std::move(matrix));
+  hosts.latency = std::move(latency);
   return hosts;
 }
 
@@ -357,116 +238,22 @@ std::variant<PlatformHosts, std::string> build_platform(simgrid::s4u::Engine& e,
                                                         std::size_t peer_hosts,
                                                         std::size_t extra_hosts,
                                                         std::uint64_t seed) {
-  if (auto err = check_network(net); !err.empty()) return err;
+  if (auto err = check_bandwidth(net); !err.empty()) return err;
   if (e.get_netzone_root() != nullptr) {
     return std::string("network: the simulation engine already has a platform");
   }
+  auto latency = build_pair_latency(net, peer_hosts + extra_hosts, seed);
+  if (auto* err = std::get_if<std::string>(&latency)) return *err;
   try {
-    if (net.latency.model == LatencyModel::kMatrix)
-      return build_matrix(net, peer_hosts, extra_hosts, seed);
-    return build_vivaldi(net, peer_hosts, extra_hosts, seed);
+    if (net.latency.model == LatencyModel::kMatrix) {
+      return build_matrix(net, std::move(std::get<PairLatency>(latency)), peer_hosts, extra_hosts,
+                          seed);
+    }
+    return build_vivaldi(net, std::move(std::get<PairLatency>(latency)), peer_hosts, extra_hosts,
+                         seed);
   } catch (const std::exception& ex) {
     return std::string("network: SimGrid refused the platform: ") + ex.what();
   }
-}
-
-double access_latency_ms(const LatencySpec& spec, std::uint64_t seed, std::size_t host_index) {
-  Rng rng = Rng::derive(seed, "platform.access", host_index);
-  switch (spec.model) {
-    case LatencyModel::kUniform: {
-      const double lo = spec.min_ms / 2;
-      const double hi = spec.max_ms / 2;
-      return lo + (hi - lo) * rng.uniform01();
-    }
-    case LatencyModel::kLognormal:
-      return spec.median_ms / 2 * std::exp(spec.sigma * rng.normal());
-    case LatencyModel::kConstant:
-    case LatencyModel::kMatrix:
-    case LatencyModel::kCoordinates:
-      break;
-  }
-  return spec.ms / 2;
-}
-
-double access_rate_Bps(const NetworkSection& net, std::uint64_t seed, std::size_t host_index) {
-  double mbps = net.bandwidth_mbps;
-  if (net.bandwidth_max_mbps) {
-    Rng rng = Rng::derive(seed, "platform.bandwidth", host_index);
-    mbps += (*net.bandwidth_max_mbps - net.bandwidth_mbps) * rng.uniform01();
-  }
-  return mbps * 1e6 / 8;
-}
-
-std::variant<std::vector<SyscoordNode>, std::string> read_syscoord_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return path + ": cannot open the file";
-  std::vector<SyscoordNode> nodes;
-  std::unordered_map<std::uint64_t, std::size_t> first_line_of_id;
-  std::string line;
-  for (std::size_t number = 1; std::getline(in, line); ++number) {
-    if (is_blank_or_comment(line)) continue;
-    std::uint64_t id = 0;
-    SyscoordNode node;
-    if (auto err = parse_syscoord_line(line, &id, &node); !err.empty()) {
-      return at_line(path, number, err);
-    }
-    if (auto [it, fresh] = first_line_of_id.try_emplace(id, number); !fresh) {
-      return at_line(
-          path, number,
-          "ID " + std::to_string(id) + " already used on line " + std::to_string(it->second));
-    }
-    if (nodes.size() == kSyscoordNodesMax) {
-      return at_line(path, number, "more than " + std::to_string(kSyscoordNodesMax) + " nodes");
-    }
-    nodes.push_back(node);
-  }
-  if (in.bad()) return path + ": read error";
-  if (nodes.empty()) return path + ": no `ID X Y h HEIGHT` line in the file";
-  return nodes;
-}
-
-std::variant<LatencyMatrix, std::string> read_latency_matrix_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return path + ": cannot open the file";
-  LatencyMatrix m;
-  std::vector<double> row;
-  std::size_t rows = 0;
-  std::string line;
-  for (std::size_t number = 1; std::getline(in, line); ++number) {
-    if (is_blank_or_comment(line)) continue;
-    if (auto err = parse_matrix_row(line, &row); !err.empty()) return at_line(path, number, err);
-    if (rows == 0) {
-      if (row.size() > kMatrixNodesMax) {
-        return at_line(path, number, "more than " + std::to_string(kMatrixNodesMax) + " columns");
-      }
-      m.n = row.size();
-      m.one_way_ms.reserve(m.n * m.n);
-    } else if (row.size() != m.n) {
-      return at_line(path, number,
-                     "row has " + std::to_string(row.size()) + " fields, the first row has " +
-                         std::to_string(m.n));
-    }
-    if (rows == m.n) {
-      return at_line(
-          path, number,
-          "more rows than the " + std::to_string(m.n) + " columns: the matrix must be square");
-    }
-    for (std::size_t j = 0; j < row.size(); ++j) {
-      if (j != rows && row[j] < 0) {
-        return at_line(path, number,
-                       "field " + std::to_string(j + 1) + " is negative: latencies are >= 0 ms");
-      }
-      m.one_way_ms.push_back(j == rows ? 0.0F : static_cast<float>(row[j]));
-    }
-    ++rows;
-  }
-  if (in.bad()) return path + ": read error";
-  if (rows == 0) return path + ": the file holds no matrix row";
-  if (rows != m.n) {
-    return path + ": " + std::to_string(rows) + " rows but " + std::to_string(m.n) +
-           " columns: the matrix must be square";
-  }
-  return m;
 }
 
 }  // namespace kittengrad::sim

@@ -22,7 +22,9 @@
 // On idle links a datagram of B bytes takes latency + B / bandwidth. Under network.model =
 // "flow", concurrent transfers share each link max-min fairly (SimGrid's CM02 model, see
 // configure_engine_defaults); under "queue" the links are FIFO queues (queue_net.h) that
-// take their rates (PlatformHosts::rate_Bps) and latencies (PairLatency) from here.
+// take their rates (PlatformHosts::rate_Bps) and latencies (PairLatency) from here. The
+// latencies and rates themselves come from runs/pair_latency.h (build_pair_latency,
+// access_rate_Bps), which the live runner uses too; this file turns them into SimGrid.
 // With network.bandwidth_mbps a range, each host draws its own rate (access_rate_Bps).
 // A host sending to itself also crosses its own up and down links. (SimGrid 3.32 quirk:
 // a 0-byte message sent at exactly t = 0 arrives at once, without its latency.)
@@ -44,75 +46,37 @@
 //   if (auto* err = std::get_if<std::string>(&hosts)) { report(*err); return 2; }
 #pragma once
 
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <simgrid/s4u/Engine.hpp>
 #include <simgrid/s4u/Host.hpp>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "kittengrad/runs/pair_latency.h"
 #include "kittengrad/scenario.h"
 
 namespace kittengrad::sim {
 
-// Limits on latency files, so that a wrong file fails fast instead of exhausting memory.
-inline constexpr std::size_t kSyscoordNodesMax = 1'000'000;
-inline constexpr std::size_t kMatrixNodesMax = 10'000;  // 10^8 floats: 400 MB
+// The SimGrid-free half of the platform lives in runs/ (the live runner uses it too).
+using runs::access_latency_ms;
+using runs::access_rate_Bps;
+using runs::build_pair_latency;
+using runs::LatencyMatrix;
+using runs::PairLatency;
+using runs::read_latency_matrix_file;
+using runs::read_syscoord_file;
+using runs::SyscoordNode;
 
 // CPU speed of every host. The protocol costs no simulated CPU; the speed only has to exist.
 inline constexpr double kHostSpeedFlops = 1e9;
-
-// One node of a Vivaldi coordinate file, in milliseconds.
-struct SyscoordNode {
-  double x_ms = 0;
-  double y_ms = 0;
-  double height_ms = 0;
-  bool operator==(const SyscoordNode&) const = default;
-};
-
-// An N x N matrix of one-way latencies in ms; at(i, j) is the latency from node i to j.
-struct LatencyMatrix {
-  std::size_t n = 0;
-  std::vector<float> one_way_ms;  // row-major, n * n
-  [[nodiscard]] double at(std::size_t from, std::size_t to) const {
-    return from == to ? 0.0 : one_way_ms[from * n + to];
-  }
-};
-
-// The one-way latency of every host pair, exactly as the platform's routes give it, from
-// per-host parameters (O(hosts) memory, O(1) per pair, no SimGrid routing): the queue
-// model (queue_net.h) asks it once per datagram. Hosts are numbered as in build_platform.
-class PairLatency {
- public:
-  // Vivaldi models: coordinates of host k (latency |xy_a - xy_b| + |h_a| + |h_b| ms, as
-  // SimGrid's VivaldiZone computes it).
-  explicit PairLatency(std::vector<SyscoordNode> coords) : coords_(std::move(coords)) {}
-  // Matrix: host k sits on node k mod n.
-  explicit PairLatency(std::shared_ptr<const LatencyMatrix> matrix) : matrix_(std::move(matrix)) {}
-  PairLatency() = default;
-
-  [[nodiscard]] double seconds(std::size_t a, std::size_t b) const {
-    if (matrix_ != nullptr) return matrix_->at(a % matrix_->n, b % matrix_->n) / 1000.0;
-    const SyscoordNode& p = coords_[a];
-    const SyscoordNode& q = coords_[b];
-    const double dx = p.x_ms - q.x_ms;
-    const double dy = p.y_ms - q.y_ms;
-    return (std::sqrt(dx * dx + dy * dy) + std::abs(p.height_ms) + std::abs(q.height_ms)) / 1000.0;
-  }
-
- private:
-  std::vector<SyscoordNode> coords_;
-  std::shared_ptr<const LatencyMatrix> matrix_;
-};
 
 struct PlatformHosts {
   std::vector<simgrid::s4u::Host*> peers;  // peers[i] is "p<i>"
   std::vector<simgrid::s4u::Host*> extra;  // extra[j] is "x<j>": clients, the oracle
   std::vector<double> rate_Bps;            // access rate of host k (peers, then extra)
-  PairLatency latency;
+  PairLatency latency;                     // build_pair_latency(net, hosts, seed)
 };
 
 // Builds the platform: one zone, `peer_hosts` + `extra_hosts` hosts with their access
@@ -132,32 +96,5 @@ struct PlatformHosts {
 // REQUIRES: called before build_platform (SimGrid reads the network model when the first
 // zone is created).
 void configure_engine_defaults(simgrid::s4u::Engine& e, std::size_t actors);
-
-// ---- The pieces, exposed for tests and for validating scenario files early. ----
-
-// Reads `ID X Y h HEIGHT` lines (IDs: distinct non-negative integers; nodes are kept in
-// file order; `#` starts a comment line; blank lines are skipped). Returns the nodes or an
-// error "line L of PATH: ..." (without the scenario key).
-[[nodiscard]] std::variant<std::vector<SyscoordNode>, std::string> read_syscoord_file(
-    const std::string& path);
-
-// Reads a CSV matrix: one row per line, fields separated by commas (spaces around them are
-// allowed), no header row and no index column; `#` starts a comment line; blank lines are
-// skipped. Every field must be a number; off-diagonal ones finite and >= 0; the diagonal
-// is read but ignored. The matrix must be square, 1 <= N <= kMatrixNodesMax. It may be
-// asymmetric. Returns the matrix or an error "line L of PATH: ...".
-[[nodiscard]] std::variant<LatencyMatrix, std::string> read_latency_matrix_file(
-    const std::string& path);
-
-// The access latency h_k of host k under the constant, uniform and lognormal models: the
-// one-way latency between hosts a and b is access_latency_ms(a) + access_latency_ms(b).
-// REQUIRES: spec.model is kConstant, kUniform or kLognormal.
-[[nodiscard]] double access_latency_ms(const LatencySpec& spec, std::uint64_t seed,
-                                       std::size_t host_index);
-
-// The access rate of host k in bytes/s: bandwidth_mbps, or with a range a draw from
-// U(bandwidth_mbps, bandwidth_max_mbps) by Rng::derive(seed, "platform.bandwidth", k).
-[[nodiscard]] double access_rate_Bps(const NetworkSection& net, std::uint64_t seed,
-                                     std::size_t host_index);
 
 }  // namespace kittengrad::sim

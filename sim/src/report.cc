@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "kittengrad/sim/run_file.h"
-#include "kittengrad/sim/summary.h"
+#include "kittengrad/runs/run_file.h"
+#include "kittengrad/runs/summary.h"
 
 extern char** environ;
 
@@ -217,12 +217,12 @@ std::string default_report_dir(const std::string& run_path) {
 
 int run_report(const std::string& run_path, const std::string& out_dir, std::ostream& out,
                std::ostream& err) {
-  const ReadResult run = read_run_file(run_path);
+  const runs::ReadResult run = runs::read_run_file(run_path);
   if (!run) {
     err << "kittengrad report: " << run.error << "\n";
     return 2;
   }
-  print_summary(out, run.tables);
+  runs::print_summary(out, run.tables);
   out.flush();
 
   const std::string dir = out_dir.empty() ? default_report_dir(run_path) : out_dir;

@@ -7,9 +7,8 @@
 #include <numeric>
 #include <variant>
 
-#include "kittengrad/scenario_loader.h"
-#include "kittengrad/sim/run_file.h"
-#include "kittengrad/sim/summary.h"
+#include "kittengrad/runs/finish_run.h"
+#include "kittengrad/runs/run_file.h"
 #include "platform.h"
 #include "world.h"
 
@@ -131,6 +130,7 @@ SimResult run_simulation(const Scenario& scenario, const SimOptions& options) {
   }
   World w(scenario, options);
   RunTables& t = w.tables;
+  t.backend = "sim";
   t.seed = scenario.run.seed;
   t.version = options.version;
   t.duration_s = scenario.run.duration_s;
@@ -258,9 +258,8 @@ SimResult run_simulation(const Scenario& scenario, const SimOptions& options) {
 
 std::string write_finished_run(const std::string& path, const Scenario& scenario,
                               RunTables& tables) {
-  tables.scenario_toml = to_toml(scenario);
-  tables.summary = compute_summary(tables);
-  return write_run_file(path, tables);
+  runs::finish_run_tables(scenario, tables);
+  return runs::write_run_file(path, tables);
 }
 
 }  // namespace kittengrad::sim

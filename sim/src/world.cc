@@ -18,6 +18,12 @@ namespace {
 // Journal and entry timestamps start here (2026-01-01T00:00:00Z) so runs look like dates.
 constexpr std::int64_t kEpochMs = 1767225600000;
 
+// The oracle's view of a peer's stores. The Peer outlives the lookup: the oracle hears
+// peer_down before the Peer object goes.
+runs::StoreLookup stores_of(const Peer* peer) {
+  return [peer](const std::string& ns) { return peer->store(ns); };
+}
+
 }  // namespace
 
 double wall_seconds() {
@@ -282,7 +288,7 @@ void World::start_fresh(HostSlot& slot, Start how) {
     }
   }
   slot.state = HostState::kUp;
-  oracle.peer_up(slot.identity, slot.peer.get());
+  oracle.peer_up(slot.identity, slot.peer->self().id, stores_of(slot.peer.get()));
   if (how == Start::kJoin) record_event("join", slot.identity);
 }
 
@@ -305,7 +311,7 @@ void World::recover(HostSlot& slot) {
     }
   }
   slot.state = HostState::kUp;
-  oracle.peer_up(slot.identity, slot.peer.get());
+  oracle.peer_up(slot.identity, slot.peer->self().id, stores_of(slot.peer.get()));
   record_event("recover", slot.identity);
 }
 

@@ -26,20 +26,34 @@
 
 #include <simgrid/s4u.hpp>
 
-#include "distributions.h"
 #include "inbox.h"
 #include "kittengrad/client.h"
 #include "kittengrad/history.h"
 #include "kittengrad/peer.h"
 #include "kittengrad/rng.h"
+#include "kittengrad/runs/distributions.h"
+#include "kittengrad/runs/oracle.h"
+#include "kittengrad/runs/run_tables.h"
 #include "kittengrad/scenario.h"
-#include "kittengrad/sim/run_tables.h"
 #include "kittengrad/sim/simulation.h"
 #include "kittengrad/verifier.h"
-#include "oracle.h"
 #include "queue_net.h"
 
 namespace kittengrad::sim {
+
+// What the simulator shares with the live runner (runs/), by its short names here.
+using runs::FinalPeersTable;
+using runs::Lifetime;
+using runs::LifetimeModel;
+using runs::LookupsTable;
+using runs::OpsTable;
+using runs::Oracle;
+using runs::OracleSample;
+using runs::OverlaySnapshot;
+using runs::PeerIndex;
+using runs::RunTables;
+using runs::sample_zipf;
+using runs::TimeseriesTable;
 
 inline constexpr Address kClientBase = Address{1} << 32;
 inline constexpr Time kNever = INT64_MAX;

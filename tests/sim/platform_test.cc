@@ -1,6 +1,7 @@
-// platform_test.cc — sim/src/platform.h: the latency files are read or refused with the
-// line at fault; the access-latency models draw what they document; and on the SimGrid
-// platform a datagram pays exactly the model's latency plus size / bandwidth.
+// platform_test.cc — sim/src/platform.h: on the SimGrid platform a datagram pays exactly
+// the model's latency plus size / bandwidth, and that latency is runs::build_pair_latency's
+// for every model (the latency files and access-latency draws themselves:
+// tests/runs/pair_latency_test.cc).
 //
 // Simulations run in forked children (child_process.h explains why).
 #include "../../sim/src/platform.h"
@@ -38,148 +39,6 @@ template <typename T>
 std::string error_of(const std::variant<T, std::string>& r) {
   const auto* e = std::get_if<std::string>(&r);
   return e == nullptr ? "" : *e;
-}
-
-// ---- Coordinate files ----
-
-TEST(SyscoordFileTest, ReadsNodesInOrderSkippingCommentsAndBlanks) {
-  const auto path = write_file("ok.syscoord",
-                               "# comment\n"
-                               "0 -30.8 -183.3 h 0.4\n"
-                               "\n"
-                               "  1\t1.5 2 h 0 \r\n"
-                               "# another\n"
-                               "7 1e1 +2 h 3.25\n");
-  auto r = read_syscoord_file(path);
-  ASSERT_EQ(error_of(r), "");
-  const auto& nodes = std::get<std::vector<SyscoordNode>>(r);
-  EXPECT_EQ(nodes, (std::vector<SyscoordNode>{{-30.8, -183.3, 0.4}, {1.5, 2, 0}, {10, 2, 3.25}}));
-}
-
-TEST(SyscoordFileTest, ErrorsNameTheLine) {
-  struct Case {
-    std::string text;
-    std::string expected;  // a part of the message
-  };
-  const std::vector<Case> cases = {
-      {"0 1 2 h 3\n1 1 2 3\n", "line 2 of "},
-      {"0 1 2 h 3\n#\n1 1 2 x 3\n", "line 3 of "},
-      {"0 1 two h 3\n", "expected `ID X Y h HEIGHT`"},
-      {"-1 1 2 h 3\n", "line 1 of "},
-      {"0 1 2 h -3\n", "HEIGHT must be >= 0"},
-      {"0 1 2 h 3\n1 1 2 h 3\n0 4 4 h 1\n", "line 3 of"},
-      {"0 1 2 h 3\n1 1 2 h 3\n0 4 4 h 1\n", "ID 0 already used on line 1"},
-      {"0 1 2 h nan\n", "line 1 of"},
-      {"# nothing\n\n", "no `ID X Y h HEIGHT` line"},
-  };
-  for (std::size_t i = 0; i < cases.size(); ++i) {
-    const auto path = write_file("bad" + std::to_string(i) + ".syscoord", cases[i].text);
-    const std::string err = error_of(read_syscoord_file(path));
-    EXPECT_NE(err.find(cases[i].expected), std::string::npos) << "case " << i << ": " << err;
-    EXPECT_NE(err.find(path), std::string::npos) << err;
-  }
-  EXPECT_NE(error_of(read_syscoord_file("/nonexistent/x.syscoord")).find("cannot open"),
-            std::string::npos);
-}
-
-TEST(SyscoordFileTest, ShippedDataSetsRead) {
-  for (const char* name : {"median_p2psim", "median_meridian", "median_harvard"}) {
-    const std::string here = __FILE__;  // tests/sim/platform_test.cc
-    const std::string path =
-        here.substr(0, here.rfind('/')) + "/../../scenarios/data/" + name + ".syscoord";
-    ASSERT_TRUE(std::ifstream(path).good()) << "the shipped data set is missing: " << path;
-    EXPECT_EQ(error_of(read_syscoord_file(path)), "") << path;
-  }
-}
-
-// ---- Matrix files ----
-
-TEST(LatencyMatrixTest, ReadsSquareMatrixIgnoringTheDiagonal) {
-  const auto path = write_file("ok.csv",
-                               "# one-way ms\n"
-                               "0, 10, 20.5\n"
-                               "11,-1,30\n"
-                               "\n"
-                               " 21 , 31 , 0 \r\n");
-  auto r = read_latency_matrix_file(path);
-  ASSERT_EQ(error_of(r), "");
-  const auto& m = std::get<LatencyMatrix>(r);
-  ASSERT_EQ(m.n, 3U);
-  EXPECT_EQ(m.at(0, 1), 10);
-  EXPECT_EQ(m.at(0, 2), 20.5);
-  EXPECT_EQ(m.at(1, 0), 11);  // asymmetric is fine
-  EXPECT_EQ(m.at(1, 1), 0);   // the -1 on the diagonal is ignored
-  EXPECT_EQ(m.at(2, 1), 31);
-}
-
-TEST(LatencyMatrixTest, ErrorsNameTheLine) {
-  struct Case {
-    std::string text;
-    std::string expected;
-  };
-  const std::vector<Case> cases = {
-      {"a,b\n0,1\n1,0\n", "line 1 of"},  // a header row
-      {"a,b\n0,1\n1,0\n", "no header row"},
-      {"0,1\n1,0,2\n", "line 2 of"},  // ragged
-      {"0,1\n1,0,2\n", "row has 3 fields, the first row has 2"},
-      {"0,1\n1,0\n2,2\n", "line 3 of"},            // too many rows
-      {"0,1,2\n1,0,2\n", "2 rows but 3 columns"},  // too few rows
-      {"0,1\n#\n-1,0\n", "line 3 of"},             // negative
-      {"0,1\n#\n-1,0\n", "field 1 is negative"},
-      {"0,,1\n", "field 2"},  // empty field
-      {"0,1\n1,inf\n", "line 2 of"},
-      {"# nothing\n", "no matrix row"},
-  };
-  for (std::size_t i = 0; i < cases.size(); ++i) {
-    const auto path = write_file("bad" + std::to_string(i) + ".csv", cases[i].text);
-    const std::string err = error_of(read_latency_matrix_file(path));
-    EXPECT_NE(err.find(cases[i].expected), std::string::npos) << "case " << i << ": " << err;
-  }
-}
-
-// ---- Access latencies ----
-
-TEST(AccessLatencyTest, ConstantIsHalfEachWay) {
-  LatencySpec spec;
-  spec.model = LatencyModel::kConstant;
-  spec.ms = 20;
-  EXPECT_EQ(access_latency_ms(spec, 1, 0), 10);
-  EXPECT_EQ(access_latency_ms(spec, 9, 12345), 10);
-}
-
-TEST(AccessLatencyTest, UniformSpansMinToMaxWithTheRightMean) {
-  LatencySpec spec;
-  spec.model = LatencyModel::kUniform;
-  spec.min_ms = 5;
-  spec.max_ms = 100;
-  double sum = 0;
-  constexpr int kHosts = 20000;
-  for (int k = 0; k < kHosts; ++k) {
-    const double h = access_latency_ms(spec, 3, k);
-    ASSERT_GE(h, 2.5);
-    ASSERT_LE(h, 50);
-    sum += h;
-  }
-  EXPECT_NEAR(2 * sum / kHosts, 52.5, 1.0);  // pair mean (min + max) / 2
-}
-
-TEST(AccessLatencyTest, LognormalHasHalfTheMedianPerHost) {
-  LatencySpec spec;
-  spec.model = LatencyModel::kLognormal;
-  spec.median_ms = 60;
-  spec.sigma = 0.6;
-  std::vector<double> h;
-  for (int k = 0; k < 20001; ++k) h.push_back(access_latency_ms(spec, 4, k));
-  std::nth_element(h.begin(), h.begin() + 10000, h.end());
-  EXPECT_NEAR(h[10000], 30, 1.0);
-}
-
-TEST(AccessLatencyTest, SameSeedSameLatencyDifferentSeedDifferent) {
-  LatencySpec spec;
-  spec.model = LatencyModel::kLognormal;
-  EXPECT_EQ(access_latency_ms(spec, 5, 17), access_latency_ms(spec, 5, 17));
-  EXPECT_NE(access_latency_ms(spec, 5, 17), access_latency_ms(spec, 6, 17));
-  EXPECT_NE(access_latency_ms(spec, 5, 17), access_latency_ms(spec, 5, 18));
 }
 
 // ---- The SimGrid platform ----
@@ -299,6 +158,40 @@ TEST(PlatformTest, MatrixLatencyPerNodePair) {
   const std::vector<double> expected = {0.010, 0.015, 0.035, 0.0, 0.030, 1.010};
   ASSERT_EQ(t.size(), expected.size());
   for (std::size_t i = 0; i < t.size(); ++i) EXPECT_NEAR(t[i], expected[i], 1e-9) << i;
+}
+
+TEST(PlatformTest, RoutesPayBuildPairLatencyForEveryModel) {
+  // What the live runner and the queue model use is what SimGrid's routes pay: every
+  // ordered pair of 4 peers and 2 extra hosts, each model.
+  const auto coords = write_file("pairs.syscoord",
+                                 "0 0 0 h 1\n"
+                                 "1 30 40 h 2\n"
+                                 "2 -3 -4 h 0.5\n");
+  const auto matrix = write_file("pairs.csv",
+                                 "0,10,20\n"
+                                 "15,0,30\n"
+                                 "25,35,0\n");
+  constexpr std::size_t kPeers = 4, kExtra = 2, kHosts = kPeers + kExtra;
+  std::vector<Probe> probes;
+  for (std::size_t a = 0; a < kHosts; ++a) {
+    for (std::size_t b = 0; b < kHosts; ++b) probes.push_back({a, b, 0});
+  }
+  for (auto model : {LatencyModel::kConstant, LatencyModel::kUniform, LatencyModel::kLognormal,
+                     LatencyModel::kCoordinates, LatencyModel::kMatrix}) {
+    NetworkSection net;
+    net.latency.model = model;
+    if (model == LatencyModel::kCoordinates) net.latency.path = coords;
+    if (model == LatencyModel::kMatrix) net.latency.path = matrix;
+    auto built = build_pair_latency(net, kHosts, 11);  // transit_times builds with seed 11
+    ASSERT_EQ(error_of(built), "");
+    const PairLatency& latency = std::get<PairLatency>(built);
+    const auto t = transit_times(net, kPeers, kExtra, probes);
+    ASSERT_EQ(t.size(), probes.size()) << latency_model_name(model);
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      EXPECT_NEAR(t[i], latency.seconds(probes[i].from, probes[i].to), 1e-9)
+          << latency_model_name(model) << " " << probes[i].from << " -> " << probes[i].to;
+    }
+  }
 }
 
 TEST(PlatformTest, AccessLinksAreSharedPerDirection) {

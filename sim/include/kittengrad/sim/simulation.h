@@ -8,7 +8,7 @@
 //   Scenario sc = *load_scenario_file("scenarios/churn-1k.toml");
 //   SimResult r = run_simulation(sc, SimOptions{.progress = true});
 //   if (!r.error.empty()) { ... }            // a platform file that does not parse, ...
-//   write_run_file("run.h5", r.tables);
+//   write_finished_run("run.h5", sc, r.tables);
 //
 // SimGrid keeps global state: one simulation per process. Callers that want several
 // (the Python bindings, sweeps) run each in a child process.
@@ -19,7 +19,7 @@
 #include <string>
 
 #include "kittengrad/scenario.h"
-#include "kittengrad/sim/run_tables.h"
+#include "kittengrad/runs/run_tables.h"
 
 namespace kittengrad::sim {
 
@@ -36,7 +36,7 @@ struct SimOptions {
 };
 
 struct SimResult {
-  RunTables tables;
+  runs::RunTables tables;
   std::string error;   // non-empty: the run could not start (bad input: exit status 2)
   // Figures about the simulation itself, for benchmarks and the progress line.
   std::uint64_t datagrams_delivered = 0;
@@ -49,9 +49,10 @@ struct SimResult {
 
 [[nodiscard]] SimResult run_simulation(const Scenario& scenario, const SimOptions& options);
 
-// Completes the tables of a finished run (the effective scenario as TOML, the summary) and
-// writes them to the run file at `path`. Returns "" or why the file could not be written.
+// Completes the tables of a finished run (runs::finish_run_tables: the effective scenario
+// as TOML, the summary) and writes them to the run file at `path`. Returns "" or why the
+// file could not be written.
 [[nodiscard]] std::string write_finished_run(const std::string& path, const Scenario& scenario,
-                                             RunTables& tables);
+                                             runs::RunTables& tables);
 
 }  // namespace kittengrad::sim

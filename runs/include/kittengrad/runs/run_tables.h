@@ -1,6 +1,7 @@
-// kittengrad/sim/run_tables.h — the contents of a run file (DESIGN.md, "Run file"), in
-// memory: one struct of columns per table. The simulator fills it; run_file.h writes it
-// to HDF5 and reads it back; summary.h computes the printed summary from it.
+// kittengrad/runs/run_tables.h — the contents of a run file (DESIGN.md, "Run file"), in
+// memory: one struct of columns per table. A backend (the simulator, the live runner)
+// fills it; run_file.h writes it to HDF5 and reads it back; summary.h computes the printed
+// summary from it.
 //
 // Columns are plain vectors of one length per table, so each becomes a 1-D dataset and
 // `pandas.DataFrame({c: g[c][()] for c in g})` reads the group back.
@@ -13,7 +14,7 @@
 
 #include "kittengrad/analysis/overlay_graph.h"
 
-namespace kittengrad::sim {
+namespace kittengrad::runs {
 
 // /timeseries: one row per metrics interval.
 struct TimeseriesTable {
@@ -118,7 +119,7 @@ struct Summary {
   double bytes_per_peer_s = 0;
   std::int64_t history_lost = 0;      // history checker: acknowledged entries not found
   std::int64_t history_phantoms = 0;  // history checker: entries read, never written
-  // True when the simulator ran the history checker and filled the two fields above; a
+  // True when the backend ran the history checker and filled the two fields above; a
   // run without it prints no verdict rather than a vacuous "0 lost".
   bool history_checked = false;
 };
@@ -127,7 +128,7 @@ struct RunTables {
   // Root attributes.
   std::string scenario_toml;
   std::uint64_t seed = 0;
-  std::string backend = "sim";
+  std::string backend;  // "sim" or "live": set by the backend that ran the scenario
   std::string version;
   double wall_time_s = 0;
   double duration_s = 0;
@@ -143,4 +144,4 @@ struct RunTables {
   Summary summary;
 };
 
-}  // namespace kittengrad::sim
+}  // namespace kittengrad::runs

@@ -1,8 +1,8 @@
-// kittengrad/sim/run_file.h — writes a run (RunTables) to an HDF5 run file and reads it
+// kittengrad/runs/run_file.h — writes a run (RunTables) to an HDF5 run file and reads it
 // back (DESIGN.md, "Run file (HDF5)"). The same file comes out of `kittengrad sim` and
 // `kittengrad live`; Python reads it with h5py and pandas.
 //
-//   RunTables t = ...;                                   // filled by the simulator
+//   RunTables t = ...;                                   // filled by a backend
 //   if (std::string err = write_run_file("run.h5", t); !err.empty()) { report(err); }
 //   ReadResult r = read_run_file("run.h5");
 //   if (!r) { report(r.error); } else { use(r.tables); }
@@ -22,9 +22,9 @@
 
 #include <string>
 
-#include "kittengrad/sim/run_tables.h"
+#include "kittengrad/runs/run_tables.h"
 
-namespace kittengrad::sim {
+namespace kittengrad::runs {
 
 // Version of the layout, stored as the root attribute `layout`; a reader refuses files of
 // a later layout it does not know.
@@ -52,4 +52,4 @@ struct ReadResult {
 // ignored, so files from later versions that only add columns still read.
 [[nodiscard]] ReadResult read_run_file(const std::string& path);
 
-}  // namespace kittengrad::sim
+}  // namespace kittengrad::runs

@@ -1,10 +1,10 @@
-// distributions.cc — see distributions.h.
-#include "distributions.h"
+// runs/src/distributions.cc — see kittengrad/runs/distributions.h.
+#include "kittengrad/runs/distributions.h"
 
 #include <cassert>
 #include <cmath>
 
-namespace kittengrad::sim {
+namespace kittengrad::runs {
 
 namespace {
 
@@ -135,4 +135,4 @@ std::uint64_t sample_zipf(Rng& rng, std::uint64_t n, double s) {
   }
 }
 
-}  // namespace kittengrad::sim
+}  // namespace kittengrad::runs

@@ -1,4 +1,4 @@
-// sim/src/run_file.cc — the HDF5 run file: writer and reader (run_file.h).
+// runs/src/run_file.cc — the HDF5 run file: writer and reader (run_file.h).
 //
 // Design. A table is a group with one 1-D dataset per column, so h5py + pandas read it
 // without knowing this code. Everything goes through HDF5's C API behind small RAII
@@ -14,7 +14,7 @@
 // Size: columns of at least kChunkRowsMin rows are chunked and compressed (shuffle +
 // deflate, level 1: runs hold 10^5 to 10^7 lookup rows and a fast level already takes
 // most of the gain on sorted times and small counts). Shorter columns stay contiguous.
-#include "kittengrad/sim/run_file.h"
+#include "kittengrad/runs/run_file.h"
 
 #include <fcntl.h>
 #include <hdf5.h>
@@ -32,9 +32,9 @@
 #include <utility>
 #include <variant>
 
-#include "kittengrad/sim/summary.h"
+#include "kittengrad/runs/summary.h"
 
-namespace kittengrad::sim {
+namespace kittengrad::runs {
 namespace {
 
 constexpr hsize_t kChunkRowsMin = 4096;
@@ -1022,4 +1022,4 @@ ReadResult read_run_file(const std::string& path) {
   return result;
 }
 
-}  // namespace kittengrad::sim
+}  // namespace kittengrad::runs

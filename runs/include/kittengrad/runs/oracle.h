@@ -1,5 +1,8 @@
-// oracle.h — global knowledge of a simulated run: which peers are live, what each holds,
-// which updates were acknowledged; the replication metrics of DESIGN.md from them.
+// kittengrad/runs/oracle.h — global knowledge of a run: which peers are live, what each
+// holds, which updates were acknowledged; the replication metrics of DESIGN.md from them.
+// Both backends use it: the simulator with its Peer objects, the live runner with stores
+// it reads from its peers. It knows a peer only by its ring id and a function that gives
+// its Store of a namespace, so it needs no Peer.
 //
 // Definitions (DESIGN.md, "Run file"): a key is under-replicated when fewer than r of
 // the live peers now responsible for it hold every acknowledged update of it; divergent
@@ -14,26 +17,32 @@
 // O(changed keys x r), not O(keys x peers).
 //
 //   Oracle o(3, {"default"});
-//   o.peer_up(7, &peer);                  // after start / restore
+//   o.peer_up(7, peer.self().id,          // after start / restore
+//             [&peer](const std::string& ns) { return peer.store(ns); });
 //   o.persisted(7, "default", key);       // for every entry a peer made durable
 //   o.acknowledged(entries, now);         // a write's ack reached its client
 //   OracleSample s = o.sample();          // every metrics interval
-//   o.peer_down(7);                       // before the Peer object goes away
+//   o.peer_down(7);                       // before its stores go away
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "kittengrad/history.h"
-#include "kittengrad/peer.h"
-#include "kittengrad/sim/run_tables.h"
+#include "kittengrad/ids.h"
+#include "kittengrad/store.h"
+#include "kittengrad/runs/run_tables.h"
 
-namespace kittengrad::sim {
+namespace kittengrad::runs {
 
 using PeerIndex = std::uint32_t;  // the run's index of a peer identity (its Address)
+
+// A live peer's Store of namespace `ns`, or nullptr when it does not serve `ns`.
+using StoreLookup = std::function<const Store*(const std::string& ns)>;
 
 struct OracleSample {
   std::int64_t peers_alive = 0;
@@ -50,9 +59,10 @@ class Oracle {
  public:
   Oracle(int replication, std::vector<std::string> namespaces);
 
-  // Membership. REQUIRES: peer_up for a live index is not repeated; peer stays valid
-  // until peer_down.
-  void peer_up(PeerIndex index, const Peer* peer);
+  // Membership: the peer `index` at ring position `id` is up, and `stores` gives its
+  // stores. REQUIRES: peer_up for a live index is not repeated; `stores` and the Store
+  // objects it returns stay valid until peer_down(index).
+  void peer_up(PeerIndex index, const RingId& id, StoreLookup stores);
   void peer_down(PeerIndex index);
   [[nodiscard]] std::size_t live_peers() const { return live_list_.size(); }
   // The i-th live peer, in an order that only events change: O(1) uniform choices.
@@ -102,6 +112,10 @@ class Oracle {
     std::int64_t replicas_sum = 0;
     std::vector<std::int64_t> replicas_histogram;  // [k] = acked keys with k full replicas
   };
+  struct LivePeer {
+    RingId id;
+    StoreLookup stores;
+  };
   struct Namespace {
     Totals totals;
     std::map<RingId, PeerIndex> ring;  // live peers by ring id
@@ -111,7 +125,7 @@ class Oracle {
 
   void mark(Namespace& space, const RingId& key, KeyTrack& track);
   void mark_responsible_range(Namespace& space, const RingId& peer_id);
-  void mark_held(Namespace& space, const Peer* peer, const std::string& ns);
+  void mark_held(Namespace& space, const LivePeer& peer, const std::string& ns);
   void recompute(const std::string& ns, Namespace& space, const RingId& key, KeyTrack& t);
   void count(Namespace& space, KeyTrack& t, int sign);
   [[nodiscard]] OracleSample sample_of(const Totals& totals) const;
@@ -122,11 +136,11 @@ class Oracle {
   int r_;
   std::vector<std::string> namespace_names_;
   std::map<std::string, Namespace> spaces_;
-  std::map<PeerIndex, const Peer*> live_;
+  std::map<PeerIndex, LivePeer> live_;
   std::vector<PeerIndex> live_list_;           // the same peers, for random choice
   std::map<PeerIndex, std::size_t> live_pos_;  // index -> position in live_list_
   Totals all_;  // over every key of every namespace
   std::uint64_t recomputed_total_ = 0;
 };
 
-}  // namespace kittengrad::sim
+}  // namespace kittengrad::runs

@@ -1,7 +1,6 @@
-// run_file_test.cc — the HDF5 run file (write, read back, determinism, bad files), the
-// summary computed from hand-made tables, and `kittengrad report` with a stand-in plotting
-// module.
-#include "kittengrad/sim/run_file.h"
+// run_file_test.cc — the HDF5 run file (write, read back, determinism, bad files) and the
+// summary computed from hand-made tables. (`kittengrad report`: tests/sim/report_test.cc.)
+#include "kittengrad/runs/run_file.h"
 
 #include <gtest/gtest.h>
 #include <hdf5.h>  // to break valid files on purpose
@@ -15,18 +14,20 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
-#include <optional>
 #include <sstream>
 
-#include "kittengrad/sim/report.h"
-#include "kittengrad/sim/summary.h"
+#include "kittengrad/runs/finish_run.h"
+#include "kittengrad/runs/summary.h"
+#include "kittengrad/scenario_loader.h"
+#include "sample_run.h"
 
-namespace kittengrad::sim {
+namespace kittengrad::runs {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+using testing::kNaN;
+using testing::populated;
+using testing::TempDirTest;
 
 // Equal, with NaN equal to NaN (a NaN must survive the round trip as a NaN).
 bool same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
@@ -133,72 +134,6 @@ void expect_same_tables(const RunTables& a, const RunTables& b) {
   expect_same_summary(a.summary, b.summary);
 }
 
-// A small run with something in every table and every awkward value: UTF-8, empty
-// strings, NaN, by-kind columns, two overlay snapshots.
-RunTables populated() {
-  RunTables t;
-  t.scenario_toml = "[run]\nduration_s = 60\n# naïve — ünïcode ✓\n";
-  t.seed = 0xFFFFFFFFFFFFFFF1ull;  // above int64: the attribute is unsigned
-  t.backend = "sim";
-  t.version = "0.1.0";
-  t.wall_time_s = 1.25;
-  t.duration_s = 60;
-  t.peers = 4;
-  TimeseriesTable& ts = t.timeseries;
-  ts.t_s = {10, 20, 30, 40, 50, 60};
-  ts.peers_alive = {4, 4, 3, 3, 4, 4};
-  ts.keys = {2, 3, 3, 4, 4, 4};
-  ts.replicas_min = {3, 3, 2, 2, 3, 3};
-  ts.replicas_mean = {3, 3, 2.5, kNaN, 3, 3};
-  ts.under_replicated_keys = {0, 0, 2, 1, 0, 0};
-  ts.divergent_keys = {0, 1, 1, 0, 0, 0};
-  ts.lost_updates = {0, 0, 0, 0, 0, 0};
-  ts.msgs_sent = {100, 120, 90, 95, 110, 100};
-  ts.bytes_sent = {10000, 12000, 9000, 9500, 11000, 10000};
-  ts.msgs_by_kind["ping"] = {50, 60, 45, 45, 55, 50};
-  ts.msgs_by_kind["replicate"] = {50, 60, 45, 50, 55, 50};
-  ts.bytes_by_kind["ping"] = {5000, 6000, 4500, 4500, 5500, 5000};
-  ts.bytes_by_kind["replicate"] = {5000, 6000, 4500, 5000, 5500, 5000};
-  t.lookups.t_issue_s = {1.0, 2.0, 3.0, 4.0};
-  t.lookups.t_done_s = {1.05, 2.1, kNaN, 4.2};
-  t.lookups.hops = {1, 2, 0, 3};
-  t.lookups.ok = {1, 1, 0, 1};
-  t.lookups.correct = {1, 0, 0, 1};
-  t.ops.kind = {"insert", "update", "update"};
-  t.ops.t_issue_s = {0.5, 1.5, 2.5};
-  t.ops.t_ack_s = {0.6, kNaN, 2.7};
-  t.ops.ok = {1, 0, 1};
-  t.ops.error = {"", "timeout — no quorum", ""};
-  t.ops.entries = {1, 1, 5};
-  t.events.t_s = {25, 35};
-  t.events.kind = {"crash", "recover"};
-  t.events.peer = {2, 2};
-  t.events.lost_updates = {1, 0};
-  t.final_peers.peer = {0, 1, 2, 3};
-  t.final_peers.alive = {1, 1, 0, 1};
-  t.final_peers.keys = {3, 3, 0, 3};
-  t.final_peers.entries = {5, 5, 0, 5};
-  t.final_peers.msgs_sent = {200, 180, 50, 190};
-  t.final_peers.bytes_sent = {20000, 18000, 5000, 19000};
-  t.final_keys.key = {"00ab", "7fff", "c0de", "ffee"};
-  t.final_keys.acked_updates = {1, 2, 0, 1};
-  t.final_keys.replicas = {3, 3, 3, 3};
-  t.final_keys.holders = {3, 3, 3, 3};
-  t.final_keys.lost_updates = {0, 0, 0, 0};
-  OverlaySnapshot s0;
-  s0.t_s = 0;
-  s0.stats = {4, 12, 1, 4, 2, 4, {0, 1, 3}};
-  OverlaySnapshot s1;
-  s1.t_s = 30;
-  s1.stats = {3, 6, 1, 3, 2, 3, {0, 0, 3, 0}};  // zeros, trailing one included
-  t.snapshots = {s0, s1};
-  t.summary.history_checked = true;
-  t.summary.history_lost = 1;
-  t.summary.history_phantoms = 2;
-  t.summary = compute_summary(t);
-  return t;
-}
-
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -215,23 +150,7 @@ int run_command(const std::string& cmd, std::string& out) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-class RunFileTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("kg_run_file_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  fs::path dir_;
-};
+class RunFileTest : public TempDirTest {};
 
 // ---- Round trips ----
 
@@ -671,113 +590,29 @@ TEST(SummaryTest, PrintedSummaryHasUnits) {
   EXPECT_EQ(text.find("nan"), std::string::npos) << text;
 }
 
-// ---- report ----
+// ---- finish_run_tables ----
 
-// Sets an environment variable for one test and restores it after.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_.has_value()) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
-class ReportTest : public RunFileTest {
- protected:
-  void SetUp() override {
-    RunFileTest::SetUp();
-    ASSERT_TRUE(fs::exists("/usr/bin/python3")) << "no /usr/bin/python3 (apt-get install python3)";
-    fs::create_directories(dir_ / "analysis" / "kittengrad");
-    std::ofstream(dir_ / "analysis" / "kittengrad" / "__init__.py") << "";
-    ASSERT_EQ(write_run_file(path("run.h5"), populated()), "");
-  }
-  void plots_module(const std::string& body) {
-    std::ofstream(dir_ / "analysis" / "kittengrad" / "plots.py") << body;
-  }
-  int report(const std::string& out_dir) {
-    out_.str("");
-    err_.str("");
-    ScopedEnv env("KG_ANALYSIS_DIR", (dir_ / "analysis").string());
-    return run_report(path("run.h5"), out_dir, out_, err_);
-  }
-  std::ostringstream out_, err_;
-};
-
-TEST_F(ReportTest, PrintsTheSummaryAndThePlotsWritten) {
-  plots_module(
-      "import os, sys\n"
-      "run, out = sys.argv[1], sys.argv[2]\n"
-      "assert os.path.isfile(run) and os.path.isdir(out)\n"
-      "for name in ['timeseries.png', 'latency.png']:\n"
-      "    p = os.path.join(out, name)\n"
-      "    open(p, 'wb').write(b'png')\n"
-      "    print(p)\n");
-  ASSERT_EQ(report(path("plots")), 0) << err_.str();
-  const std::string text = out_.str();
-  EXPECT_NE(text.find("lookup latency"), std::string::npos) << text;
-  EXPECT_NE(text.find("wrote:\n  " + path("plots/timeseries.png") + "\n  " +
-                      path("plots/latency.png") + "\n"),
-            std::string::npos)
-      << text;
-  EXPECT_TRUE(fs::exists(path("plots/latency.png")));
-}
-
-TEST_F(ReportTest, DefaultFolderIsBesideTheRun) {
-  plots_module("import sys\nprint(sys.argv[2])\n");
-  ASSERT_EQ(report(""), 0) << err_.str();
-  EXPECT_TRUE(fs::is_directory(path("run-report")));
-  EXPECT_EQ(default_report_dir("runs/a.h5"), "runs/a-report");
-}
-
-TEST_F(ReportTest, FailingModuleShowsItsMessages) {
-  plots_module("import sys\nsys.stderr.write('figure exploded\\n')\nsys.exit(3)\n");
-  EXPECT_EQ(report(path("plots")), 1);
-  EXPECT_NE(err_.str().find("status 3"), std::string::npos) << err_.str();
-  EXPECT_NE(err_.str().find("figure exploded"), std::string::npos) << err_.str();
-}
-
-TEST_F(ReportTest, MissingMatplotlibSaysWhatToInstall) {
-  plots_module("raise ModuleNotFoundError(\"No module named 'matplotlib'\")\n");
-  EXPECT_EQ(report(path("plots")), 1);
-  EXPECT_NE(err_.str().find("'matplotlib' is missing"), std::string::npos) << err_.str();
-  EXPECT_NE(err_.str().find("apt-get install python3-matplotlib python3-h5py"), std::string::npos)
-      << err_.str();
-}
-
-TEST_F(ReportTest, MissingModuleNamesKgAnalysisDir) {
-  // No plots.py in the stand-in package.
-  EXPECT_EQ(report(path("plots")), 1);
-  EXPECT_NE(err_.str().find("KG_ANALYSIS_DIR"), std::string::npos) << err_.str();
-}
-
-TEST_F(ReportTest, MissingPythonSaysWhatToInstall) {
-  plots_module("print('never')\n");
-  ScopedEnv python("KG_PYTHON", path("no-such-python"));
-  EXPECT_EQ(report(path("plots")), 1);
-  EXPECT_NE(err_.str().find("apt-get install"), std::string::npos) << err_.str();
-  EXPECT_NE(err_.str().find("KG_PYTHON"), std::string::npos) << err_.str();
-}
-
-TEST_F(ReportTest, BadRunFileOrOutputFolderIsBadInput) {
-  std::ostringstream out, err;
-  EXPECT_EQ(run_report(path("missing.h5"), path("plots"), out, err), 2);
-  EXPECT_NE(err.str().find("missing.h5"), std::string::npos) << err.str();
-  std::ofstream(path("a-file")) << "x";
-  plots_module("print('never')\n");
-  EXPECT_EQ(report(path("a-file")), 2);
-  EXPECT_NE(err_.str().find("a-file"), std::string::npos) << err_.str();
+TEST(FinishRunTest, FillsWhatComesFromTheScenarioAndTheSummaryOnly) {
+  Scenario sc;
+  ASSERT_TRUE(apply_override(sc, "run.seed=77"));
+  ASSERT_TRUE(apply_override(sc, "run.duration_s=120"));
+  ASSERT_TRUE(apply_override(sc, "overlay.peers=64"));
+  RunTables t = populated();
+  t.backend = "live";
+  t.version = "9.9.9";
+  t.wall_time_s = 3.5;
+  t.summary.lookups = 999;  // stale
+  finish_run_tables(sc, t);
+  EXPECT_EQ(t.scenario_toml, to_toml(sc));
+  EXPECT_EQ(t.seed, 77U);
+  EXPECT_EQ(t.duration_s, 120);
+  EXPECT_EQ(t.peers, 64);
+  EXPECT_EQ(t.summary.lookups, 4);  // recomputed from the tables
+  EXPECT_EQ(t.summary.history_lost, 1);  // kept: only the backend knows it
+  EXPECT_EQ(t.backend, "live");
+  EXPECT_EQ(t.version, "9.9.9");
+  EXPECT_EQ(t.wall_time_s, 3.5);
 }
 
 }  // namespace
-}  // namespace kittengrad::sim
+}  // namespace kittengrad::runs

@@ -1,7 +1,8 @@
-// distributions.h — the random laws of a scenario: session and downtime lengths with a
-// given median (exponential, Weibull, Pareto), their stationary residual life, and Zipf
-// key popularity. Our own code over Rng: standard-library distributions differ between
-// implementations, and a seed must replay a run bit for bit anywhere.
+// kittengrad/runs/distributions.h — the random laws of a scenario: session and downtime
+// lengths with a given median (exponential, Weibull, Pareto), their stationary residual
+// life, and Zipf key popularity. The simulator and the live runner draw churn and key
+// popularity with them. Our own code over Rng: standard-library distributions differ
+// between implementations, and a seed must replay a run bit for bit anywhere.
 //
 //   Lifetime law = Lifetime::with_median(LifetimeModel::kWeibull, 3600, 0.5);
 //   double up_s = law.sample(rng);            // a full session
@@ -12,7 +13,7 @@
 
 #include "kittengrad/rng.h"
 
-namespace kittengrad::sim {
+namespace kittengrad::runs {
 
 enum class LifetimeModel : std::uint8_t { kExponential, kWeibull, kPareto };
 
@@ -41,4 +42,4 @@ struct Lifetime {
 // between draws (keys are created during a run).
 [[nodiscard]] std::uint64_t sample_zipf(Rng& rng, std::uint64_t n, double s);
 
-}  // namespace kittengrad::sim
+}  // namespace kittengrad::runs

@@ -1,5 +1,5 @@
-// oracle.cc — see oracle.h.
-#include "oracle.h"
+// runs/src/oracle.cc — see kittengrad/runs/oracle.h.
+#include "kittengrad/runs/oracle.h"
 
 #include <algorithm>
 #include <cassert>
@@ -8,7 +8,7 @@
 
 #include "kittengrad/ring.h"
 
-namespace kittengrad::sim {
+namespace kittengrad::runs {
 
 Oracle::Oracle(int replication, std::vector<std::string> namespaces)
     : r_(replication), namespace_names_(std::move(namespaces)) {
@@ -25,7 +25,7 @@ std::vector<PeerIndex> Oracle::ring(const std::string& ns) const {
 
 const Store* Oracle::store_of(PeerIndex index, const std::string& ns) const {
   auto it = live_.find(index);
-  return it == live_.end() ? nullptr : it->second->store(ns);
+  return it == live_.end() ? nullptr : it->second.stores(ns);
 }
 
 void Oracle::mark(Namespace& space, const RingId& key, KeyTrack& track) {
@@ -62,8 +62,8 @@ void Oracle::mark_responsible_range(Namespace& space, const RingId& peer_id) {
   }
 }
 
-void Oracle::mark_held(Namespace& space, const Peer* peer, const std::string& ns) {
-  const Store* store = peer->store(ns);
+void Oracle::mark_held(Namespace& space, const LivePeer& peer, const std::string& ns) {
+  const Store* store = peer.stores(ns);
   if (store == nullptr) return;
   store->for_each([&](const RingId& key, const KeySlot&) {
     auto it = space.keys.find(key);
@@ -71,17 +71,17 @@ void Oracle::mark_held(Namespace& space, const Peer* peer, const std::string& ns
   });
 }
 
-void Oracle::peer_up(PeerIndex index, const Peer* peer) {
+void Oracle::peer_up(PeerIndex index, const RingId& id, StoreLookup stores) {
   assert(!live_.contains(index));
-  live_.emplace(index, peer);
+  const LivePeer& peer = live_.emplace(index, LivePeer{id, std::move(stores)}).first->second;
   live_pos_.emplace(index, live_list_.size());
   live_list_.push_back(index);
   for (auto& [ns, space] : spaces_) {
-    space.ring.emplace(peer->self().id, index);
-    mark_responsible_range(space, peer->self().id);
+    space.ring.emplace(peer.id, index);
+    mark_responsible_range(space, peer.id);
     mark_held(space, peer, ns);
     // What it brings back from its disk counts as held.
-    const Store* store = peer->store(ns);
+    const Store* store = peer.stores(ns);
     if (store == nullptr) continue;
     store->for_each([&](const RingId& key, const KeySlot&) { persisted(index, ns, key); });
   }
@@ -90,11 +90,11 @@ void Oracle::peer_up(PeerIndex index, const Peer* peer) {
 void Oracle::peer_down(PeerIndex index) {
   auto it = live_.find(index);
   if (it == live_.end()) return;
-  const Peer* peer = it->second;
+  const LivePeer& peer = it->second;
   for (auto& [ns, space] : spaces_) {
-    mark_responsible_range(space, peer->self().id);
+    mark_responsible_range(space, peer.id);
     mark_held(space, peer, ns);
-    space.ring.erase(peer->self().id);
+    space.ring.erase(peer.id);
   }
   live_.erase(it);
   // Swap-remove from the list of live peers.
@@ -304,7 +304,7 @@ OracleSample Oracle::audit() const {
       // Lost: acknowledged and held by no live peer at all (not only the known holders).
       std::vector<bool> held(t.acked.size(), false);
       for (const auto& [index, peer] : live_) {
-        const std::vector<EntryId> ids = sorted_ids(peer->store(ns), key);
+        const std::vector<EntryId> ids = sorted_ids(peer.stores(ns), key);
         if (ids.empty()) continue;
         for (std::size_t i = 0; i < t.acked.size(); ++i) held[i] = held[i] || holds(ids, t.acked[i]);
       }
@@ -355,4 +355,4 @@ FinalReads Oracle::final_reads() const {
   return reads;
 }
 
-}  // namespace kittengrad::sim
+}  // namespace kittengrad::runs

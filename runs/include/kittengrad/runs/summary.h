@@ -1,4 +1,4 @@
-// kittengrad/sim/summary.h — the summary of a run: the dozen numbers that say how it went
+// kittengrad/runs/summary.h — the summary of a run: the dozen numbers that say how it went
 // (DESIGN.md, "Python": Run.summary()), computed from the tables of a run file, and the
 // human-readable form that `kittengrad sim` and `kittengrad report` print.
 //
@@ -12,13 +12,13 @@
 
 #include <iosfwd>
 
-#include "kittengrad/sim/run_tables.h"
+#include "kittengrad/runs/run_tables.h"
 
-namespace kittengrad::sim {
+namespace kittengrad::runs {
 
 // Fills every field of Summary from the tables, except the history-checker fields
-// (history_lost, history_phantoms, history_checked), which only the simulator can know
-// and which are copied from t.summary.
+// (history_lost, history_phantoms, history_checked), which only the backend's history
+// checker can know and which are copied from t.summary.
 //   lookups, lookup_success, lookup_correct: rows of /lookups and the fractions with ok
 //     and with correct (NaN when there are no lookups);
 //   lookup_p50_ms, lookup_p99_ms, mean_hops: over the lookups with ok, latency
@@ -44,4 +44,4 @@ namespace kittengrad::sim {
 // words where a value is NaN ("never converged", "no lookups").
 void print_summary(std::ostream& out, const RunTables& t);
 
-}  // namespace kittengrad::sim
+}  // namespace kittengrad::runs

@@ -1,10 +1,10 @@
-// sim/src/summary.cc — the summary of a run (summary.h): definitions and printing.
+// runs/src/summary.cc — the summary of a run (summary.h): definitions and printing.
 //
 // Every number here is a plain function of the tables, so a summary recomputed from a run
 // file equals the one printed at the end of the run. Percentiles are nearest-rank (a value
 // that was actually measured, no interpolation), computed with integer rank arithmetic so
 // that p99 of 100 samples is the 99th, not the 100th through rounding.
-#include "kittengrad/sim/summary.h"
+#include "kittengrad/runs/summary.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +13,7 @@
 #include <ostream>
 #include <string>
 
-namespace kittengrad::sim {
+namespace kittengrad::runs {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -239,4 +239,4 @@ void print_summary(std::ostream& out, const RunTables& t) {
                                   std::to_string(last_or_zero(ts.peers_alive)) + " live peers");
 }
 
-}  // namespace kittengrad::sim
+}  // namespace kittengrad::runs
