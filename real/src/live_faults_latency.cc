@@ -1,45 +1,21 @@
-// live_faults_latency.cc — access latencies h_k, drawn as sim/src/platform.cc draws them.
+// live_faults_latency.cc — the simulator's per-pair latencies (runs/pair_latency.h) as the
+// live transport's delay function: one implementation for both worlds.
 #include "live_faults_latency.h"
 
-#include <cmath>
 #include <memory>
-#include <vector>
+#include <variant>
 
-#include "kittengrad/rng.h"
+#include "kittengrad/runs/pair_latency.h"
 
 namespace kittengrad::live {
 
-namespace {
-
-double access_latency_ms(const LatencySpec& spec, std::uint64_t seed, std::size_t host) {
-  Rng rng = Rng::derive(seed, "platform.access", host);
-  switch (spec.model) {
-    case LatencyModel::kUniform: {
-      const double lo = spec.min_ms / 2;
-      const double hi = spec.max_ms / 2;
-      return lo + (hi - lo) * rng.uniform01();
-    }
-    case LatencyModel::kLognormal:
-      return spec.median_ms / 2 * std::exp(spec.sigma * rng.normal());
-    case LatencyModel::kConstant:
-    case LatencyModel::kMatrix:
-    case LatencyModel::kCoordinates:
-      break;
-  }
-  return spec.ms / 2;
-}
-
-}  // namespace
-
 Result<PairLatencyFn> build_pair_latency(const LatencySpec& spec, std::size_t hosts, std::uint64_t seed) {
-  if (spec.model == LatencyModel::kMatrix || spec.model == LatencyModel::kCoordinates) {
-    return Error{ErrorCode::kBadRequest,
-                 std::string("model \"") + latency_model_name(spec.model) +
-                     "\" is not available to live peers yet (constant, uniform or lognormal)"};
-  }
-  auto h = std::make_shared<std::vector<double>>(hosts);
-  for (std::size_t k = 0; k < hosts; ++k) (*h)[k] = access_latency_ms(spec, seed, k) / 1000.0;
-  return PairLatencyFn([h](std::size_t a, std::size_t b) { return (*h)[a] + (*h)[b]; });
+  NetworkSection net;
+  net.latency = spec;
+  auto built = runs::build_pair_latency(net, hosts, seed);
+  if (auto* err = std::get_if<std::string>(&built)) return Error{ErrorCode::kBadRequest, *err};
+  auto pairs = std::make_shared<const runs::PairLatency>(std::move(std::get<runs::PairLatency>(built)));
+  return PairLatencyFn([pairs](std::size_t a, std::size_t b) { return pairs->seconds(a, b); });
 }
 
 }  // namespace kittengrad::live

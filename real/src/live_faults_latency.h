@@ -1,9 +1,7 @@
 // live_faults_latency.h — the one-way latency between two hosts of a run, as the
-// simulator's platform gives it (sim/src/platform.h), for a live peer's transport to delay
-// what it sends: the same scenario, seed and host numbering give the same table in both
-// worlds. Constant, uniform and lognormal are access-latency models: host k has h_k and the
-// pair (a, b) pays h_a + h_b, h_k drawn from Rng::derive(seed, "platform.access", k)
-// exactly as platform.cc's access_latency_ms draws it (constant: h_k = ms / 2).
+// simulator gives it (runs::build_pair_latency, the one implementation), for a live peer's
+// transport to delay what it sends: the same scenario, seed and host numbering give the
+// same table in both worlds, every model included (matrix and coordinate files too).
 #pragma once
 
 #include <cstddef>

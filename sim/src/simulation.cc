@@ -29,32 +29,6 @@ std::size_t scripted_joins(const Scenario& sc) {
   return n;
 }
 
-void sort_rows_by_issue(RunTables& t) {
-  // Rows were appended as ops completed; readers expect them in the order they were issued.
-  auto order_of = [](const std::vector<double>& key) {
-    std::vector<std::size_t> idx(key.size());
-    std::iota(idx.begin(), idx.end(), 0);
-    std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return key[a] < key[b]; });
-    return idx;
-  };
-  auto permute = [](auto& column, const std::vector<std::size_t>& idx) {
-    auto copy = column;
-    for (std::size_t i = 0; i < idx.size(); ++i) column[i] = copy[idx[i]];
-  };
-  const auto lk = order_of(t.lookups.t_issue_s);
-  permute(t.lookups.t_issue_s, lk);
-  permute(t.lookups.t_done_s, lk);
-  permute(t.lookups.hops, lk);
-  permute(t.lookups.ok, lk);
-  permute(t.lookups.correct, lk);
-  const auto op = order_of(t.ops.t_issue_s);
-  permute(t.ops.kind, op);
-  permute(t.ops.t_issue_s, op);
-  permute(t.ops.t_ack_s, op);
-  permute(t.ops.ok, op);
-  permute(t.ops.error, op);
-  permute(t.ops.entries, op);
-}
 
 }  // namespace
 
@@ -77,7 +51,7 @@ void World::finish(SimResult& result) {
       tables.lookups.correct.push_back(0);
     }
   }
-  sort_rows_by_issue(tables);
+  runs::sort_rows_by_issue(tables);
 
   for (std::size_t i = 0; i < identities.size(); ++i) {
     const HostSlot& h = *hosts[identities[i].host];

@@ -6,42 +6,13 @@
 #include <limits>
 
 #include "inbox.h"
+#include "kittengrad/runs/workload_draws.h"
 #include "world.h"
 
 namespace kittengrad::sim {
 
-namespace {
-
-OpStatus status_of(const OpResult& r) {
-  if (r.error == ErrorCode::kOk) return OpStatus::kOk;
-  // A timeout after the op went out may have been applied: neither ok nor failed.
-  return r.indeterminate ? OpStatus::kUnknown : OpStatus::kFailed;
-}
-
-// The content-store record of an insert or update: record_bytes of seeded bytes, or a size
-// drawn uniformly from [record_bytes, record_bytes_max] when the workload gives a range.
-// Only its CID travels in entries, so its size costs hashing, not network.
-Cid fresh_record(Rng& rng, const WorkloadSection& w) {
-  std::int64_t bytes = w.record_bytes;
-  if (w.record_bytes_max) {
-    bytes += static_cast<std::int64_t>(
-        rng.below(static_cast<std::uint64_t>(*w.record_bytes_max - w.record_bytes) + 1));
-  }
-  std::vector<std::uint8_t> record(static_cast<std::size_t>(bytes));
-  for (std::size_t i = 0; i < record.size(); i += 8) {
-    const std::uint64_t v = rng.next_u64();
-    for (std::size_t b = 0; b < 8 && i + b < record.size(); ++b) {
-      record[i + b] = static_cast<std::uint8_t>(v >> (8 * b));
-    }
-  }
-  return Cid::of_record(record);
-}
-
-double total_rate(const WorkloadSection& w) {
-  return w.inserts_per_s + w.updates_per_s + w.lookups_per_s;
-}
-
-}  // namespace
+using runs::fresh_record;
+using runs::total_rate;
 
 void World::client_actor(std::size_t index) {
   ClientSlot& c = *clients[index];
@@ -143,7 +114,7 @@ void World::harvest(ClientSlot& c) {
     if (it == ops_in_flight.end()) continue;
     OpRow& row = it->second;
     const bool ok = r.error == ErrorCode::kOk;
-    history.complete(row.id, status_of(r), r.done, r.entries);
+    history.complete(row.id, runs::op_status(r), r.done, r.entries);
     if (row.kind == OpKind::kWrite) {
       if (ok) oracle.acknowledged(row.entries, r.done);
       OpsTable& t = tables.ops;

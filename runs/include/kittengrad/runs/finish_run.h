@@ -18,4 +18,8 @@ namespace kittengrad::runs {
 // wall_time_s stay as the backend set them.
 void finish_run_tables(const Scenario& scenario, RunTables& tables);
 
+// Rows of /ops and /lookups are appended as ops complete; readers expect them in the
+// order they were issued (a stable sort by t_issue_s).
+void sort_rows_by_issue(RunTables& tables);
+
 }  // namespace kittengrad::runs
