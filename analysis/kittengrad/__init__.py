@@ -3,6 +3,7 @@
     import kittengrad as kg
     sc = kg.Scenario.load("scenarios/churn-1k.toml").with_overrides({"overlay.peers": 200})
     run = kg.simulate(sc, seed=1, progress=True)
+    run = kg.live(kg.Scenario.load("scenarios/live-16.toml"))   # real peer processes
     run.timeseries, run.lookups, run.ops, run.events   # pandas DataFrames
     run.summary()                                       # convergence, losses, lookups, ...
     kg.load("run.h5")                                   # a Run from an existing file
@@ -23,6 +24,7 @@ __version__ = "0.3.0"
 _EXPORTS = {
     "Scenario": "scenario",
     "simulate": "simulation",
+    "live": "live",
     "Run": "run",
     "load": "run",
     "sweep": "sweeps",

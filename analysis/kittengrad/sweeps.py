@@ -34,27 +34,39 @@ def grid_points(grid: Mapping) -> list[dict]:
     return [dict(zip(keys, combo)) for combo in itertools.product(*(list(grid[k]) for k in keys))]
 
 
-def run_point(toml: str, base_dir: str, source: str, point: dict, measure=None) -> dict:
+def run_point(toml: str, base_dir: str, source: str, point: dict, measure=None,
+              backend: str = "sim") -> dict:
     """Runs one grid point and returns its row (importable by worker processes)."""
+    from .live import live
     from .simulation import simulate
 
     started = time.monotonic()
     sc = Scenario.parse(toml, base_dir, source).with_overrides(point)
-    run = simulate(sc)
+    run = live(sc) if backend == "live" else simulate(sc)
     extra = measure(run) if measure is not None else {}
     return {**point, **run.summary(), **extra, "wall_s": time.monotonic() - started}
 
 
 def sweep(scenario, grid: Mapping, executor=None, progress=True, max_workers=None,
-          measure=None):
+          measure=None, backend="sim"):
     """Runs every point of `grid` on `scenario` and returns a pandas DataFrame, one row
     per point (see the module docstring). Every point is checked before any runs: a bad
     key or value raises ScenarioError naming it.
 
     measure: an optional function of a Run returning a dict of more columns for its row
-    (a module-level function, so that worker processes can receive it)."""
+    (a module-level function, so that worker processes can receive it).
+
+    backend: "sim" (the default) or "live": real peer processes on this machine, so the
+    points run one after another (an executor given for a live sweep is refused: two live
+    runs at once would measure each other)."""
     import pandas as pd
 
+    if backend not in ("sim", "live"):
+        raise ScenarioError(f'backend = "{backend}": expected "sim" or "live"')
+    if backend == "live":
+        if executor is not None:
+            raise ScenarioError("a live sweep runs its points one after another: leave executor out")
+        max_workers = 1
     sc = as_scenario(scenario)
     points = grid_points(grid)
     for p in points:
@@ -71,7 +83,7 @@ def sweep(scenario, grid: Mapping, executor=None, progress=True, max_workers=Non
 
         bar = tqdm(total=len(points), unit="run", desc="sweep")
     try:
-        futures = {executor.submit(run_point, toml, base_dir, source, p, measure): i
+        futures = {executor.submit(run_point, toml, base_dir, source, p, measure, backend): i
                    for i, p in enumerate(points)}
         for f in as_completed(futures):
             rows[futures[f]] = f.result()
