@@ -23,6 +23,7 @@
 #include "kittengrad/runs/distributions.h"
 #include "kittengrad/runs/finish_run.h"
 #include "kittengrad/runs/oracle.h"
+#include "kittengrad/runs/workload_draws.h"
 #include "kittengrad/scenario_loader.h"
 #include "live_admin_client.h"
 #include "live_run_census.h"
@@ -205,6 +206,10 @@ Result<bool> LiveRun::prepare() {
     remove_dir_ = true;
   }
   const std::optional<std::uint16_t> port = free_port(peer_hosts_, sc_.run.seed);
+  if (peer_hosts_ + runs::kWorkloadClients >= kRunHostsMax) {
+    result_.bad_input = true;
+    return Error{ErrorCode::kBadRequest, "too many hosts for a live run"};
+  }
   if (!port) return Error{ErrorCode::kOverloaded, "no UDP port is free on the run's loopback addresses"};
 
   runner_keys_ = keypair_from_u64(Rng::derive(sc_.run.seed, "live-runner", 0).next_u64() ^
@@ -213,7 +218,7 @@ Result<bool> LiveRun::prepare() {
   tail << overlay_protocol_toml(sc_.overlay) << "\n[runner]\n"
        << "control_key = \"" << hex_of(runner_keys_.public_key) << "\"\n"
        << "seed = " << sc_.run.seed << "\n"
-       << "hosts = " << peer_hosts_ + 1 << "\n"
+       << "hosts = " << peer_hosts_ + runs::kWorkloadClients << "\n"
        << "latency = " << latency_toml(sc_.network.latency) << "\n"
        << "loss = " << sc_.network.loss << "\n"
        << "duplicate = " << sc_.network.duplicate << "\n";
@@ -682,8 +687,7 @@ LiveRunResult LiveRun::run() {
     }
   }
   workload_ = std::make_unique<Workload>(sc_, t0_);
-  if (Result<bool> ok = workload_->open(peer_hosts_, keypair_from_u64(Rng::derive(sc_.run.seed, "client-key", 0).next_u64()));
-      !ok) {
+  if (Result<bool> ok = workload_->open(peer_hosts_); !ok) {
     return fail(ok.error());
   }
   {

@@ -1,13 +1,16 @@
-// live_run_workload.h — the workload of a live run: the simulator's client (Poisson
-// inserts, updates and lookups, uniform or Zipf keys, entries signed by one of 16 authors)
-// on a thread of its own, driving the core's Client over a real socket.
+// live_run_workload.h — the workload of a live run: the simulator's clients (Poisson
+// inserts, updates and lookups, uniform or Zipf keys, entries signed by one of 16 authors;
+// kWorkloadClients clients on hosts of their own, each with the simulator's random stream
+// and share of the rates) on a thread of its own, each driving the core's Client over a
+// real socket that crosses the run's network (latency, loss) as the peers' sockets do.
 //
 // The thread owns its loop, its Client, its op rows and its History. The director (the
 // run's main thread) talks to it through Shared alone: it tells it which peers are joined
 // (the gateways ops are sent to) and takes the acknowledged writes for the oracle. After
 // stop(), the rows and the history are the caller's.
 //
-//   Workload w(scenario, t0_us, client_keys);
+//   Workload w(scenario, t0_us);
+//   w.open(first_client_host);
 //   w.set_gateways({...});  // joined peers' Addresses, refreshed every sample
 //   w.start();              // the thread runs
 //   ... w.take_acks() ...   // in completion order
@@ -52,28 +55,23 @@ struct WorkloadResult {
   TransportCounters counters;  // the client's transport, over the run
 };
 
-class Workload final : public Node {
+class Workload {
  public:
-  // REQUIRES: open() succeeded before start().
   Workload(const Scenario& sc, Time t0_us);
-  ~Workload() override;
+  ~Workload();
 
-  // The client socket on host `client_host` of the run (any free port).
-  [[nodiscard]] Result<bool> open(std::size_t client_host, const KeyPair& keys);
+  // The clients' sockets, on hosts first_host .. first_host + kWorkloadClients - 1 (any
+  // free port), each with the run's latency model from its host.
+  [[nodiscard]] Result<bool> open(std::size_t first_host);
   void start();
   // Ends the workload: the thread stops, ops still in flight become "unfinished" rows.
   [[nodiscard]] WorkloadResult stop();
 
   void set_gateways(std::vector<Address> gateways);
   [[nodiscard]] std::vector<AckedWrite> take_acks();
+  // The clients' transport counters, summed.
   [[nodiscard]] TransportCounters counters();
   [[nodiscard]] std::size_t ops_done();
-
-  // Node
-  void on_message(Address from, const Message& m) override;
-  void on_wakeup() override;
-  [[nodiscard]] std::optional<Time> next_wakeup() const override;
-  void end_of_turn() override;
 
  private:
   struct OpRow {
@@ -85,23 +83,35 @@ class Workload final : public Node {
     std::vector<Entry> entries;
     std::uint64_t history_id = 0;
   };
-  void arm_arrival();
-  void on_arrival();
-  void issue_op();
-  void harvest();
+  // One client: its socket, its core Client, its random stream and its arrivals.
+  struct Slot final : Node {
+    Slot(Workload& w, std::size_t index);
+    void on_message(Address from, const Message& m) override { client->on_datagram(from, m); }
+    void on_wakeup() override { client->on_wakeup(); }
+    [[nodiscard]] std::optional<Time> next_wakeup() const override { return client->next_wakeup(); }
+    void end_of_turn() override { owner.harvest(*this); }
+
+    Workload& owner;
+    std::size_t index;
+    std::unique_ptr<LiveLoop> loop;
+    std::optional<Client> client;
+    Rng rng;
+    asio::steady_timer arrival;
+    std::map<std::uint64_t, OpRow> in_flight;  // by client op id
+  };
+  void arm_arrival(Slot& c);
+  void issue_op(Slot& c);
+  void harvest(Slot& c);
+  void publish_counters();
   [[nodiscard]] double run_s(Time t) const { return static_cast<double>(t - t0_) / 1e6; }
 
   const Scenario& sc_;
   const Time t0_;
   asio::io_context io_;
-  std::unique_ptr<LiveLoop> loop_;
-  std::optional<Client> client_;
-  asio::steady_timer arrival_{io_};
+  std::vector<std::unique_ptr<Slot>> slots_;
   std::thread thread_;
-  Rng rng_;
   std::vector<KeyPair> authors_;
   std::vector<std::pair<std::size_t, Cid>> canonicals_;  // (namespace index, canonical)
-  std::map<std::uint64_t, OpRow> in_flight_;  // by client op id
   std::uint64_t next_history_id_ = 0;
   WorkloadResult result_;
 

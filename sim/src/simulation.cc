@@ -9,6 +9,7 @@
 
 #include "kittengrad/runs/finish_run.h"
 #include "kittengrad/runs/run_file.h"
+#include "kittengrad/runs/workload_draws.h"
 #include "platform.h"
 #include "world.h"
 
@@ -16,10 +17,10 @@ namespace kittengrad::sim {
 
 namespace {
 
-// Clients run the workload from hosts of their own; a handful spreads the load of 10^2
-// ops/s over several access links without adding actors that matter at 10^5 peers.
-constexpr std::size_t kClients = 8;
-constexpr std::size_t kAuthors = 16;
+// Clients run the workload from hosts of their own (runs/workload_draws.h); a handful does
+// not add actors that matter at 10^5 peers.
+constexpr std::size_t kClients = runs::kWorkloadClients;
+constexpr std::size_t kAuthors = runs::kWorkloadAuthors;
 
 std::size_t scripted_joins(const Scenario& sc) {
   std::size_t n = 0;

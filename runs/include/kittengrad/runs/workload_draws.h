@@ -15,6 +15,13 @@
 
 namespace kittengrad::runs {
 
+// A run's workload comes from this many clients, each with its own host (after the peers'
+// hosts), its own random stream Rng::derive(seed, "client", c) and an equal share of the
+// rates: a handful spreads 10^2 ops/s over several access links. Entries are signed by
+// kWorkloadAuthors authors, Rng::derive(seed, "author", a).
+inline constexpr std::size_t kWorkloadClients = 8;
+inline constexpr std::size_t kWorkloadAuthors = 16;
+
 // The content-store record of an insert or update: record_bytes of seeded bytes, or a size
 // drawn uniformly from [record_bytes, record_bytes_max] when the workload gives a range.
 // Only its CID travels in entries, so its size costs hashing, not network.
