@@ -368,8 +368,12 @@ class Reader {
     r.duplicate = sc->network.duplicate;
     if (latency_line_ > 0) {
       if (r.hosts == 0) return refuse(source_, latency_line_, "runner.hosts", "missing: the hosts of the latency model");
+      // Reads a matrix or coordinate file now, so that a bad one is named at start. The
+      // message names the scenario key (network.latency.file ...): here it is runner's.
       if (auto built = build_pair_latency(sc->network.latency, 1, r.seed); !built) {
-        return refuse(source_, latency_line_, "runner.latency.model", built.error().detail);
+        std::string detail = built.error().detail;
+        if (detail.starts_with("network.")) detail = "runner." + detail.substr(8);
+        return Error{ErrorCode::kBadRequest, source_ + ":" + std::to_string(latency_line_) + ": " + detail};
       }
       r.latency = sc->network.latency;
     }
