@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -53,16 +52,6 @@ std::vector<std::string> not_honoured(const Scenario& sc) {
   return out;
 }
 
-std::string hex_of(std::span<const std::uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  for (std::uint8_t b : bytes) {
-    s += kDigits[b >> 4];
-    s += kDigits[b & 15];
-  }
-  return s;
-}
-
 runs::LifetimeModel lifetime_model(ChurnModel m) {
   switch (m) {
     case ChurnModel::kWeibull: return runs::LifetimeModel::kWeibull;
@@ -79,7 +68,7 @@ std::size_t scripted_joins(const Scenario& sc) {
   return n;
 }
 
-// A UDP port free on every host address of the run (and the client's).
+// A UDP port free on every peer host address of the run (clients bind any free port).
 std::optional<std::uint16_t> free_port(std::size_t hosts, std::uint64_t seed) {
   Rng rng = Rng::derive(seed ^ static_cast<std::uint64_t>(::getpid()), "live-port", 0);
   for (int attempt = 0; attempt < 50; ++attempt) {
@@ -167,6 +156,7 @@ class LiveRun {
   std::unique_ptr<Workload> workload_;
   Time t0_ = 0;
   Rng choice_rng_;
+  Rng bootstrap_rng_;
   std::optional<runs::Lifetime> session_law_, downtime_law_;
   std::vector<std::size_t> failure_crashed_;
   std::priority_queue<Scheduled, std::vector<Scheduled>, std::greater<>> agenda_;
@@ -216,7 +206,7 @@ Result<bool> LiveRun::prepare() {
                                   static_cast<std::uint64_t>(steady_us()));
   std::ostringstream tail;
   tail << overlay_protocol_toml(sc_.overlay) << "\n[runner]\n"
-       << "control_key = \"" << hex_of(runner_keys_.public_key) << "\"\n"
+       << "control_key = \"" << to_hex(runner_keys_.public_key) << "\"\n"
        << "seed = " << sc_.run.seed << "\n"
        << "hosts = " << peer_hosts_ + runs::kWorkloadClients << "\n"
        << "latency = " << latency_toml(sc_.network.latency) << "\n"
@@ -230,13 +220,17 @@ Result<bool> LiveRun::prepare() {
   fo.config_tail = tail.str();
   fo.namespaces = sc_.overlay.namespaces;
   fo.leave_timeout_s = std::max(30.0, 4 * sc_.overlay.anti_entropy_interval_s);
-  fleet_ = std::make_unique<Fleet>(fo, peer_hosts_);
+  fleet_ = std::make_unique<Fleet>(fo, peer_hosts_, peers_);
   oracle_ = std::make_unique<runs::Oracle>(static_cast<int>(sc_.overlay.replication),
                                            sc_.overlay.namespaces);
   census_ = std::make_unique<Census>(*oracle_, sc_.overlay.namespaces);
   last_counters_.resize(peer_hosts_);
   joined_.assign(peer_hosts_, false);
-  choice_rng_ = Rng::derive(sc_.run.seed, "choices", 0);
+  // The simulator's stream for victims: the same draws pick the same peers until a restart
+  // (where the simulator also draws a bootstrap peer from it; the live runner draws its
+  // bootstrap peers from a stream of their own, so the two worlds' later choices differ).
+  choice_rng_ = Rng::derive(sc_.run.seed, "choice");
+  bootstrap_rng_ = Rng::derive(sc_.run.seed, "live-bootstrap");
   return true;
 }
 
@@ -245,7 +239,7 @@ Result<bool> LiveRun::start_ring() {
     members_file_ = (fs::path(dir_) / "members.txt").string();
     std::ofstream members(members_file_);
     for (std::size_t h = 0; h < peers_; ++h) {
-      members << hex_of(fleet_->slot(h).keys.public_key) << " " << fleet_->listen_text(h) << "\n";
+      members << to_hex(fleet_->slot(h).keys.public_key) << " " << fleet_->listen_text(h) << "\n";
     }
     if (!members.flush()) return Error{ErrorCode::kBadRequest, "cannot write " + members_file_};
     for (std::size_t h = 0; h < peers_; ++h) {
@@ -463,7 +457,7 @@ std::vector<std::string> LiveRun::joined_bootstrap(std::size_t except) {
   std::vector<std::string> out;
   // Three bootstraps, so that one that has just gone does not stop the join.
   for (std::size_t i = 0; i < 3 && !joined.empty(); ++i) {
-    const std::size_t k = choice_rng_.below(joined.size());
+    const std::size_t k = bootstrap_rng_.below(joined.size());
     out.push_back(fleet_->listen_text(joined[k]));
     joined.erase(joined.begin() + static_cast<std::ptrdiff_t>(k));
   }
@@ -493,7 +487,7 @@ void LiveRun::crash_host(std::size_t h, bool disk_lost, const char* kind) {
   census_->down(s.identity);
   record_event(kind, s.identity);
   tables_.events.lost_updates.back() = oracle_->sample().lost_updates - lost_before;
-  if (disk_lost) fleet_->replace(h);
+  if (disk_lost) fleet_->wipe(h);  // a fresh identity takes the host if it comes back
 }
 
 void LiveRun::leave_host(std::size_t h) {
@@ -522,7 +516,10 @@ void LiveRun::poll_peers() {
   std::vector<Address> gateways;
   for (std::size_t h = 0; h < fleet_->hosts(); ++h) {
     PeerSlot& s = fleet_->slot(h);
-    if (s.state != SlotState::kUp) continue;
+    if (s.state != SlotState::kUp) {
+      census_->down(s.identity);  // e.g. a peer that exited unasked (reap() noted it)
+      continue;
+    }
     auto items = ask_peer(s.endpoint, admin::Query::kStats, std::chrono::milliseconds(1000));
     if (items) {
       ProcessCounters now;

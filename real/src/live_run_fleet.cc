@@ -26,13 +26,14 @@ std::array<std::uint8_t, 32> run_identity_seed(std::uint64_t seed, std::uint32_t
   return Sha256().update("kittengrad-key").update_u64(u).finish();
 }
 
-Fleet::Fleet(FleetOptions options, std::size_t hosts) : options_(std::move(options)) {
+Fleet::Fleet(FleetOptions options, std::size_t hosts, std::size_t initial)
+    : options_(std::move(options)) {
   slots_.resize(hosts);
   for (std::size_t h = 0; h < hosts; ++h) {
     PeerSlot& s = slots_[h];
     s.host = h;
     s.endpoint = asio::ip::udp::endpoint(run_host_address(h), options_.port);
-    new_identity(s);
+    if (h < initial) new_identity(s);
   }
 }
 
@@ -159,11 +160,15 @@ void Fleet::terminate(std::size_t host) {
   s.state = SlotState::kDown;  // leaving: no longer part of the ring; reap() collects it
 }
 
-void Fleet::replace(std::size_t host) {
-  PeerSlot& s = slots_[host];
+void Fleet::wipe(std::size_t host) {
+  if (slots_[host].identity == PeerSlot::kNoIdentity) return;
   std::error_code ec;
-  fs::remove_all(fs::path(identity_dir(s.identity)) / "data", ec);
-  new_identity(s);
+  fs::remove_all(fs::path(identity_dir(slots_[host].identity)) / "data", ec);
+}
+
+void Fleet::replace(std::size_t host) {
+  wipe(host);
+  new_identity(slots_[host]);
 }
 
 std::vector<std::string> Fleet::reap() {

@@ -6,12 +6,12 @@
 // the simulator. The run's folder holds, per identity, its key file, its config and its data
 // directory, and per process start a log file (the peer's JSON lines).
 //
-//   Fleet fleet(options, hosts);
+//   Fleet fleet(options, hosts, initial);
 //   fleet.start(0, /*instant=*/true, {});     // fork + exec `kittengrad peer --config ...`
 //   fleet.crash(0);                           // SIGKILL, reaped at once
 //   fleet.start(0, false, {"127.77.0.2:7400"});  // recover: same identity, same data
-//   fleet.replace(0);                          // permanent departure: the next start is a
-//                                              // fresh identity on an empty disk
+//   fleet.wipe(0);                             // permanent departure: the disk is gone
+//   fleet.replace(0);                          // a fresh identity takes the host
 // The destructor kills (SIGKILL) and reaps every process still running; each child also
 // dies with the runner (PR_SET_PDEATHSIG), so no peer outlives a run, even a crashed one.
 #pragma once
@@ -47,7 +47,8 @@ struct FleetOptions {
 
 struct PeerSlot {
   std::size_t host = 0;
-  std::uint32_t identity = 0;  // the run's index of the identity now on this host
+  static constexpr std::uint32_t kNoIdentity = UINT32_MAX;
+  std::uint32_t identity = kNoIdentity;  // the run's index of the identity now on this host
   KeyPair keys;
   asio::ip::udp::endpoint endpoint;
   pid_t pid = -1;
@@ -65,7 +66,9 @@ struct IdentityInfo {
 
 class Fleet {
  public:
-  Fleet(FleetOptions options, std::size_t hosts);
+  // Hosts 0 .. initial-1 get identities 0 .. initial-1 now (the simulator's numbering);
+  // the others are spare hosts whose identity comes with their first replace().
+  Fleet(FleetOptions options, std::size_t hosts, std::size_t initial);
   ~Fleet();
   Fleet(const Fleet&) = delete;
   Fleet& operator=(const Fleet&) = delete;
@@ -79,7 +82,10 @@ class Fleet {
   void crash(std::size_t host);
   // SIGTERM: the peer leaves with hand-off and exits by itself (reap() notices).
   void terminate(std::size_t host);
-  // The host's disk is lost: its identity is retired and its next start() is a fresh one.
+  // The host's disk is lost: its identity's data directory is deleted.
+  void wipe(std::size_t host);
+  // A fresh identity takes the host (the next start() starts it on an empty disk); the
+  // one it replaces is wiped.
   void replace(std::size_t host);
   // Reaps processes that exited; a peer that exited unasked is marked kDown and named in
   // the returned notes ("peer 3 (host 3) exited with status 1; log: ...").

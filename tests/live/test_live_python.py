@@ -1,7 +1,7 @@
 """kg.live() from Debian's /usr/bin/python3: a live run comes back as a Run whose frames
 have the columns of kg.simulate()'s, and kg.sweep(backend="live") runs points in turn.
 
-Uses a 25-second, 8-peer cut of scenarios/live-16.toml (no churn, no failures) so that the
+Uses a 15-second, 8-peer cut of scenarios/live-16.toml (no churn, no failures) so that the
 suite stays short; tests/live/test_live_run.py judges a full live story.
 """
 from pathlib import Path
@@ -11,13 +11,13 @@ import pytest
 import kittengrad as kg
 
 ROOT = Path(__file__).resolve().parents[2]
-SHORT = {"run.duration_s": 25, "overlay.peers": 8, "churn.model": "none",
-         "workload.start_s": 2, "workload.end_s": 20}
+SHORT = {"run.duration_s": 15, "overlay.peers": 8, "churn.model": "none",
+         "workload.start_s": 2, "workload.end_s": 13}
 
 
 def short_scenario():
     sc = kg.Scenario.load(ROOT / "scenarios" / "live-16.toml").with_overrides(SHORT)
-    # live-16's failures come after 25 s: none of them happens in this cut.
+    # live-16's failures come after 15 s: none of them happens in this cut.
     return sc
 
 
